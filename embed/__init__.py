@@ -1,0 +1,1 @@
+"""Embedding encoders, triplet mining and export, training, evaluation, the model registry."""

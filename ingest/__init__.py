@@ -1,0 +1,1 @@
+"""Ingest: discovery, the Obsidian and code parsers, resolution, the incremental pipeline."""

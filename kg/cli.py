@@ -1,0 +1,76 @@
+"""The composition root: reads settings and the environment, builds objects, passes them down.
+
+Command groups live in ``kg/commands/`` (part of this composition root: the only modules
+besides this one that may import every layer). Domain errors become one line on stderr
+and exit code 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kg import __version__
+from kg.errors import KgError
+from kg.settings import Settings
+
+
+class KgGroup(click.Group):
+    """Turns KgError into one line and exit code 1 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KgError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=KgGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kg")
+@click.option("--db", type=click.Path(path_type=Path), default=None,
+              help="Database folder (default: $KG_DB, then ./.kg).")
+@click.option("--backend", type=click.Choice(["ladybug", "neo4j"]), default=None,
+              help="Graph store (default: $KG_BACKEND, then ladybug).")
+@click.option("--neo4j-uri", default=None, help="Bolt URI (default: $NEO4J_URI). Password only from $NEO4J_PASSWORD.")
+@click.option("--neo4j-user", default=None, help="Neo4j user (default: $NEO4J_USER, then neo4j).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: str | None,
+         neo4j_user: str | None, verbose: int) -> None:
+    """kg: a knowledge graph over an Obsidian vault and the code beside it."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri,
+                            neo4j_user=neo4j_user)
+
+
+def _register() -> None:
+    from kg.commands import graph
+
+    for module in (graph,):
+        for command in module.COMMANDS:
+            main.add_command(command)
+    # Optional layers register themselves when present.
+    import importlib
+
+    for name in ("kg.commands.search", "kg.commands.train", "kg.commands.web", "kg.commands.migrate"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""CLI command groups (part of the composition root, see kg/cli.py)."""

@@ -1,0 +1,122 @@
+"""The GraphStore protocol: what the rest of kg sees of a graph database.
+
+Implementations: ``kg.store.ladybug.LadybugStore`` (embedded, default) and
+``kg.store.neo4j.Neo4jStore``. The contract tests in ``tests/kg/test_store_contract.py`` run
+against both, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from kg.model import Edge, EdgeKind, Node, NodeKind
+
+MAX_DEPTH = 3  # neighbourhood depth is clamped to 0..MAX_DEPTH
+
+
+def clamp_depth(depth: Any) -> int:
+    """Hop counts reach Cypher text only as clamped integers."""
+    try:
+        value = int(depth)
+    except (TypeError, ValueError):
+        value = 1
+    return max(0, min(MAX_DEPTH, value))
+
+
+@dataclass
+class Subgraph:
+    """Nodes and edges around a centre node."""
+
+    center: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+
+@dataclass
+class QueryResult:
+    """Rows of a Cypher query, values made JSON-friendly.
+
+    Nodes come back as dicts with ``_type: "node"``, ``_label``, ``_eid`` and their
+    properties; relationships with ``_type: "rel"``, ``_label``, ``_src`` and ``_dst`` (the
+    ``_eid`` of their end nodes) and their properties.
+    """
+
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class Counts:
+    nodes: dict[str, int]
+    edges: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"nodes": self.nodes, "edges": self.edges,
+                "total_nodes": sum(self.nodes.values()), "total_edges": sum(self.edges.values())}
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """A property graph with batched writes and guarded reads."""
+
+    name: str
+
+    def migrate(self) -> list[int]:
+        """Apply pending numbered schema migrations; return the numbers applied."""
+        ...
+
+    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        """Create nodes or update them in place by id (their edges survive)."""
+        ...
+
+    def delete_nodes(self, nodes: Iterable[tuple[str, NodeKind]]) -> None:
+        """Delete nodes by (id, kind), with every edge touching them."""
+        ...
+
+    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        """Create edges, or update the one edge with the same (src, kind, dst)."""
+        ...
+
+    def delete_edges(self, edges: Iterable[Edge]) -> None:
+        """Delete edges by (src, kind, dst)."""
+        ...
+
+    def get_node(self, node_id: str) -> Node | None: ...
+
+    def get_nodes(self, node_ids: Sequence[str]) -> dict[str, Node]: ...
+
+    def neighbourhood(self, node_id: str, depth: int = 1,
+                      edge_kinds: Sequence[EdgeKind] | None = None, limit: int = 500) -> Subgraph:
+        """The node and everything within ``depth`` hops (either direction), capped at ``limit`` nodes.
+
+        Raises:
+            NodeNotFound: no node has that id.
+        """
+        ...
+
+    def iter_nodes(self, kinds: Sequence[NodeKind] | None = None) -> Iterator[Node]: ...
+
+    def iter_edges(self, kinds: Sequence[EdgeKind] | None = None) -> Iterator[Edge]: ...
+
+    def counts(self) -> Counts: ...
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None, *,
+              timeout_ms: int | None = None, max_rows: int | None = None) -> QueryResult:
+        """Run one read-only Cypher statement for a user.
+
+        Raises:
+            ReadOnlyViolation: the statement tries to write.
+            QueryTimeout: it ran past ``timeout_ms``.
+            QueryError: the database rejected it (its message is kept).
+        """
+        ...
+
+    def clear(self) -> None:
+        """Delete every node and edge (schema stays)."""
+        ...
+
+    def close(self) -> None: ...
