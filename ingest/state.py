@@ -1,0 +1,116 @@
+"""The ingest state beside the graph: parsed files, and what the store holds.
+
+SQLite (stdlib). ``files`` keeps each file's content hash and its parsed form, so an
+unchanged file is never parsed again and resolution can run over every file of every
+root. ``stored_nodes``/``stored_edges`` mirror what was written to the graph store, so a
+re-ingest writes only the difference. A ``dirty`` mark is set while the store is being
+written; if a run dies there (``kill -9``), the next run rebuilds the mirror from the
+store itself before diffing.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ingest.types import ParsedFile
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS roots (name TEXT PRIMARY KEY, dir TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    root TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, hash TEXT NOT NULL,
+    size INTEGER, mtime_ns INTEGER, parsed BLOB NOT NULL, PRIMARY KEY (root, path));
+CREATE TABLE IF NOT EXISTS stored_nodes (id TEXT PRIMARY KEY, kind TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stored_edges (
+    src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, src_kind TEXT NOT NULL,
+    dst_kind TEXT NOT NULL, fp TEXT NOT NULL, PRIMARY KEY (src, kind, dst));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class IngestState:
+    """Parsed files and the mirror of the store, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # roots
+    def roots(self) -> dict[str, Path]:
+        return {name: Path(d) for name, d in self.db.execute("SELECT name, dir FROM roots")}
+
+    def set_root(self, name: str, directory: Path) -> None:
+        self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (name, str(directory)))
+
+    def remove_root(self, name: str) -> None:
+        self.db.execute("DELETE FROM roots WHERE name = ?", (name,))
+        self.db.execute("DELETE FROM files WHERE root = ?", (name,))
+
+    # files
+    def file_index(self, root: str) -> dict[str, tuple[str, int, int]]:
+        """path -> (hash, size, mtime_ns) for one root."""
+        rows = self.db.execute("SELECT path, hash, size, mtime_ns FROM files WHERE root = ?", (root,))
+        return {p: (h, s, m) for p, h, s, m in rows}
+
+    def put_file(self, parsed: ParsedFile, size: int, mtime_ns: int) -> None:
+        blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (parsed.root, parsed.path, parsed.kind, parsed.hash, size, mtime_ns, blob))
+
+    def touch_file(self, root: str, path: str, size: int, mtime_ns: int) -> None:
+        self.db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE root = ? AND path = ?",
+                        (size, mtime_ns, root, path))
+
+    def delete_file(self, root: str, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE root = ? AND path = ?", (root, path))
+
+    def parsed_files(self) -> Iterator[ParsedFile]:
+        for (blob,) in self.db.execute("SELECT parsed FROM files ORDER BY root, path"):
+            yield pickle.loads(blob)
+
+    def paths_by_root(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for root, path in self.db.execute("SELECT root, path FROM files ORDER BY root, path"):
+            out.setdefault(root, []).append(path)
+        return out
+
+    # the mirror of the store
+    def stored_nodes(self) -> dict[str, tuple[str, str]]:
+        return {i: (k, h) for i, k, h in self.db.execute("SELECT id, kind, hash FROM stored_nodes")}
+
+    def stored_edges(self) -> dict[tuple[str, str, str], tuple[str, str, str]]:
+        rows = self.db.execute("SELECT src, kind, dst, src_kind, dst_kind, fp FROM stored_edges")
+        return {(s, k, d): (sk, dk, fp) for s, k, d, sk, dk, fp in rows}
+
+    def replace_mirror(self, nodes: Iterable[tuple[str, str, str]],
+                       edges: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+        self.db.execute("DELETE FROM stored_nodes")
+        self.db.execute("DELETE FROM stored_edges")
+        self.db.executemany("INSERT OR REPLACE INTO stored_nodes VALUES (?, ?, ?)", nodes)
+        self.db.executemany("INSERT OR REPLACE INTO stored_edges VALUES (?, ?, ?, ?, ?, ?)", edges)
+
+    def apply_mirror(self, del_nodes: Iterable[str], put_nodes: Iterable[tuple[str, str, str]],
+                     del_edges: Iterable[tuple[str, str, str]],
+                     put_edges: Iterable[tuple[str, str, str, str, str, str]]) -> None:
+        self.db.executemany("DELETE FROM stored_nodes WHERE id = ?", ((i,) for i in del_nodes))
+        self.db.executemany("INSERT OR REPLACE INTO stored_nodes VALUES (?, ?, ?)", put_nodes)
+        self.db.executemany("DELETE FROM stored_edges WHERE src = ? AND kind = ? AND dst = ?", del_edges)
+        self.db.executemany("INSERT OR REPLACE INTO stored_edges VALUES (?, ?, ?, ?, ?, ?)", put_edges)
+
+    # the dirty mark
+    def is_dirty(self) -> bool:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
+        return bool(row and row[0] == "1")
+
+    def set_dirty(self, dirty: bool) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", ("1" if dirty else "0",))
+        self.db.commit()
+
+    def commit(self) -> None:
+        self.db.commit()

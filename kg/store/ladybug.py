@@ -1,0 +1,400 @@
+"""The embedded store: LadybugDB (in-process, Cypher, file + WAL).
+
+One node table per NodeKind and one relationship table per EdgeKind listing its endpoint
+pairs (kg.model.ENDPOINTS). New nodes and edges go in bulk through ``COPY ... FROM`` an
+Arrow table; updates use ``UNWIND $rows ... MERGE``/``MATCH``. Writes are serialised by a
+lock; the user's console runs each statement alone inside a ``READ ONLY`` transaction, so
+the database itself refuses writes, with a query timeout and a row cap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from kg.errors import QueryError, QueryTimeout, ReadOnlyViolation, StoreError, StoreUnavailable
+from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind
+from kg.store.base import Counts, QueryResult, Subgraph, clamp_depth
+
+log = logging.getLogger(__name__)
+
+_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+
+
+def _migration_1(conn: Any) -> None:
+    cols = ", ".join(f"{name} {typ}" for name, typ in NODE_COLUMNS.items() if name != "id")
+    for kind in NodeKind:
+        conn.execute(f"CREATE NODE TABLE IF NOT EXISTS {kind.value}(id STRING PRIMARY KEY, {cols})")
+    rel_cols = ", ".join(f"{name} {typ}" for name, typ in EDGE_COLUMNS.items())
+    for kind, pairs in ENDPOINTS.items():
+        ends = ", ".join(f"FROM {s.value} TO {d.value}" for s, d in pairs)
+        conn.execute(f"CREATE REL TABLE IF NOT EXISTS {kind.value}({ends}, {rel_cols})")
+
+
+# Numbered, idempotent schema migrations. Append; never edit one that has shipped.
+MIGRATIONS = {1: _migration_1}
+
+
+class LadybugStore:
+    """GraphStore over an embedded LadybugDB database folder."""
+
+    name = "ladybug"
+
+    def __init__(self, db: Any, path: Path, *, read_only: bool, default_timeout_ms: int,
+                 default_max_rows: int) -> None:
+        import ladybug
+
+        self._lb = ladybug
+        self._db = db
+        self.path = path
+        self.read_only = read_only
+        self.default_timeout_ms = default_timeout_ms
+        self.default_max_rows = default_max_rows
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._conns: list[Any] = []
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False, default_timeout_ms: int = 10_000,
+             default_max_rows: int = 1_000) -> LadybugStore:
+        """Open (creating if needed) the database at ``path``.
+
+        Raises:
+            StoreUnavailable: the folder cannot be created or the database is locked/corrupt.
+        """
+        import ladybug
+
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = ladybug.Database(str(path), read_only=read_only)
+        except (OSError, RuntimeError) as exc:
+            raise StoreUnavailable(f"cannot open the graph database at {path}: {exc}") from exc
+        return cls(db, path, read_only=read_only, default_timeout_ms=default_timeout_ms,
+                   default_max_rows=default_max_rows)
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _conn(self) -> Any:
+        """One connection per thread: readers never share a connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._lb.Connection(self._db)
+            self._local.conn = conn
+            self._conns.append(conn)
+        return conn
+
+    def _run(self, cypher: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return self._conn().execute(cypher, params or {})
+        except RuntimeError as exc:
+            raise StoreError(f"LadybugDB: {exc}") from exc
+
+    def _rows(self, cypher: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        return self._run(cypher, params).get_all()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        # Applied numbers live in a small JSON file beside the database, so no bookkeeping
+        # table shows up in users' `MATCH (n)` queries. Every migration is idempotent, so
+        # a crash between a migration and the record only repeats harmless work.
+        record = self.path.with_name(self.path.name + ".migrations.json")
+        done = set(json.loads(record.read_text())) if record.exists() else set()
+        applied = []
+        with self._write_lock:
+            for number in sorted(MIGRATIONS):
+                if number in done:
+                    continue
+                MIGRATIONS[number](self._conn())
+                done.add(number)
+                record.write_text(json.dumps(sorted(done)))
+                applied.append(number)
+        return applied
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _existing_ids(self, kind: NodeKind, ids: list[str]) -> set[str]:
+        rows = self._rows(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) RETURN n.id", {"ids": ids})
+        return {r[0] for r in rows}
+
+    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        by_kind: dict[NodeKind, dict[str, Node]] = defaultdict(dict)
+        for node in nodes:
+            by_kind[node.kind][node.id] = node  # last one wins within a batch
+        with self._write_lock:
+            for kind, group in by_kind.items():
+                existing = self._existing_ids(kind, list(group))
+                fresh = [n.row() for i, n in group.items() if i not in existing]
+                stale = [n.row() for i, n in group.items() if i in existing]
+                if fresh:
+                    self._copy_nodes(kind, fresh)
+                if stale:
+                    self._update_nodes(kind, stale)
+
+    def _update_nodes(self, kind: NodeKind, rows: list[dict[str, Any]]) -> None:
+        # LOAD FROM a typed Arrow table: parameters lose their types when values are null.
+        schema = pa.schema([(f"r_{c}", _ARROW[t]) for c, t in NODE_COLUMNS.items()])
+        batch = pa.Table.from_pylist([{f"r_{c}": v for c, v in r.items()} for r in rows],  # noqa: F841
+                                     schema=schema)
+        sets = ", ".join(f"n.{c} = r_{c}" for c in NODE_COLUMNS if c != "id")
+        self._run(f"LOAD FROM batch MATCH (n:{kind.value} {{id: r_id}}) SET {sets}")
+
+    def _copy_nodes(self, kind: NodeKind, rows: list[dict[str, Any]]) -> None:
+        schema = pa.schema([(c, _ARROW[t]) for c, t in NODE_COLUMNS.items()])
+        batch = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841 (read by COPY)
+        self._run(f"COPY {kind.value} FROM batch")
+
+    def delete_nodes(self, nodes: Iterable[tuple[str, NodeKind]]) -> None:
+        by_kind: dict[NodeKind, list[str]] = defaultdict(list)
+        for node_id, kind in nodes:
+            by_kind[NodeKind(kind)].append(node_id)
+        with self._write_lock:
+            for kind, ids in by_kind.items():
+                self._run(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) DETACH DELETE n", {"ids": ids})
+
+    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        groups = _group_edges(edges)
+        with self._write_lock:
+            for (kind, sk, dk), rows in groups.items():
+                self._delete_edge_rows(kind, sk, dk, rows)
+                self._copy_edges(kind, sk, dk, rows)
+
+    def _copy_edges(self, kind: EdgeKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> None:
+        fields = [("from", pa.string()), ("to", pa.string())]
+        fields += [(c, _ARROW[t]) for c, t in EDGE_COLUMNS.items()]
+        data = [{"from": r["src"], "to": r["dst"], **{c: r[c] for c in EDGE_COLUMNS}} for r in rows]
+        batch = pa.Table.from_pylist(data, schema=pa.schema(fields))  # noqa: F841 (read by COPY)
+        try:
+            self._run(f'COPY {kind.value} FROM batch (from="{sk.value}", to="{dk.value}")')
+        except StoreError as exc:
+            raise StoreError(f"cannot add {kind.value} edges {sk.value}->{dk.value} "
+                             f"(is every endpoint stored?): {exc}") from exc
+
+    def _delete_edge_rows(self, kind: EdgeKind, sk: NodeKind, dk: NodeKind,
+                          rows: list[dict[str, Any]]) -> None:
+        self._run(
+            f"UNWIND $rows AS r MATCH (a:{sk.value} {{id: r.src}}) MATCH (b:{dk.value} {{id: r.dst}}) "
+            f"MATCH (a)-[e:{kind.value}]->(b) DELETE e",
+            {"rows": [{"src": r["src"], "dst": r["dst"]} for r in rows]},
+        )
+
+    def delete_edges(self, edges: Iterable[Edge]) -> None:
+        groups = _group_edges(edges)
+        with self._write_lock:
+            for (kind, sk, dk), rows in groups.items():
+                self._delete_edge_rows(kind, sk, dk, rows)
+
+    def clear(self) -> None:
+        with self._write_lock:
+            for kind in NodeKind:
+                self._run(f"MATCH (n:{kind.value}) DETACH DELETE n")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_node(self, node_id: str) -> Node | None:
+        return self.get_nodes([node_id]).get(node_id)
+
+    def get_nodes(self, node_ids: Sequence[str]) -> dict[str, Node]:
+        ids = list(dict.fromkeys(node_ids))
+        if not ids:
+            return {}
+        cols = list(NODE_COLUMNS)
+        proj = ", ".join(f"n.{c}" for c in cols)
+        out: dict[str, Node] = {}
+        for kind in _kinds_for_ids(ids):
+            rows = self._rows(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) RETURN {proj}", {"ids": ids})
+            for row in rows:
+                out[row[0]] = Node.from_row(dict(zip(cols, row)))
+        return out
+
+    def neighbourhood(self, node_id: str, depth: int = 1,
+                      edge_kinds: Sequence[EdgeKind] | None = None, limit: int = 500) -> Subgraph:
+        from kg.errors import NodeNotFound
+
+        centre = self.get_node(node_id)
+        if centre is None:
+            raise NodeNotFound(node_id)
+        depth = clamp_depth(depth)
+        allowed = {EdgeKind(k) for k in edge_kinds} if edge_kinds else set(EdgeKind)
+        sub = Subgraph(center=node_id, nodes={node_id: centre})
+        frontier, seen_edges = [node_id], set()
+        for _ in range(depth):
+            edges = [e for e in self._edges_touching(frontier) if e.kind in allowed]
+            nxt = []
+            for edge in edges:
+                if edge.key in seen_edges:
+                    continue
+                seen_edges.add(edge.key)
+                sub.edges.append(edge)
+                for end in (edge.src, edge.dst):
+                    if end not in sub.nodes and end not in nxt and len(sub.nodes) + len(nxt) < limit:
+                        nxt.append(end)
+            sub.nodes.update(self.get_nodes(nxt))
+            frontier = nxt
+            if not frontier:
+                break
+        sub.edges = [e for e in sub.edges if e.src in sub.nodes and e.dst in sub.nodes]
+        return sub
+
+    def _edges_touching(self, ids: list[str]) -> list[Edge]:
+        if not ids:
+            return []
+        cols = list(EDGE_COLUMNS)
+        proj = ", ".join(f"e.{c}" for c in cols)
+        out = []
+        for direction in ("out", "in"):
+            pattern = "(a {id: i})-[e]->(b)" if direction == "out" else "(a)-[e]->(b {id: i})"
+            rows = self._rows(f"UNWIND $ids AS i MATCH {pattern} "
+                              f"RETURN a.id, b.id, label(e), label(a), label(b), {proj}", {"ids": ids})
+            for row in rows:
+                data = dict(zip(cols, row[5:]))
+                data.update(src=row[0], dst=row[1])
+                out.append(Edge.from_row(row[2], row[3], row[4], data))
+        return out
+
+    def edges_of(self, node_id: str) -> list[Edge]:
+        """Every edge into or out of one node."""
+        return self._edges_touching([node_id])
+
+    def iter_nodes(self, kinds: Sequence[NodeKind] | None = None) -> Iterator[Node]:
+        cols = list(NODE_COLUMNS)
+        proj = ", ".join(f"n.{c}" for c in cols)
+        for kind in kinds or list(NodeKind):
+            result = self._run(f"MATCH (n:{NodeKind(kind).value}) RETURN {proj}")
+            while result.has_next():
+                yield Node.from_row(dict(zip(cols, result.get_next())))
+
+    def iter_edges(self, kinds: Sequence[EdgeKind] | None = None) -> Iterator[Edge]:
+        cols = list(EDGE_COLUMNS)
+        proj = ", ".join(f"e.{c}" for c in cols)
+        for kind in kinds or list(EdgeKind):
+            kind = EdgeKind(kind)
+            result = self._run(f"MATCH (a)-[e:{kind.value}]->(b) RETURN a.id, b.id, label(a), label(b), {proj}")
+            while result.has_next():
+                row = result.get_next()
+                data = dict(zip(cols, row[4:]))
+                data.update(src=row[0], dst=row[1])
+                yield Edge.from_row(kind.value, row[2], row[3], data)
+
+    def counts(self) -> Counts:
+        nodes = {k.value: self._rows(f"MATCH (n:{k.value}) RETURN count(n)")[0][0] for k in NodeKind}
+        edges = {k.value: self._rows(f"MATCH ()-[e:{k.value}]->() RETURN count(e)")[0][0] for k in EdgeKind}
+        return Counts(nodes=nodes, edges=edges)
+
+    # -- the user's console ---------------------------------------------------------------
+
+    def query(self, cypher: str, params: dict[str, Any] | None = None, *,
+              timeout_ms: int | None = None, max_rows: int | None = None) -> QueryResult:
+        timeout_ms = int(timeout_ms or self.default_timeout_ms)
+        max_rows = int(max_rows or self.default_max_rows)
+        conn = self._lb.Connection(self._db)  # its own connection: a clean transaction state
+        conn.set_query_timeout(timeout_ms)
+        started = time.perf_counter()
+        try:
+            if not self.read_only:
+                conn.execute("BEGIN TRANSACTION READ ONLY")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                prepared = conn.prepare(cypher)  # one statement only: the DB refuses several
+                if not prepared.is_success():
+                    raise _query_error(prepared.get_error_message(), timeout_ms)
+                result = conn.execute(prepared, dict(params or {}))
+            columns = result.get_column_names()
+            rows: list[list[Any]] = []
+            truncated = False
+            while result.has_next():
+                if len(rows) >= max_rows:
+                    truncated = True
+                    break
+                rows.append([_jsonable(v) for v in result.get_next()])
+        except RuntimeError as exc:
+            raise _query_error(str(exc), timeout_ms) from exc
+        finally:
+            if not self.read_only:
+                try:
+                    conn.execute("ROLLBACK")
+                except RuntimeError:
+                    pass  # the statement already ended the transaction (e.g. COMMIT): nothing to undo
+            conn.close()
+        return QueryResult(columns=columns, rows=rows, truncated=truncated,
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.close()
+            except RuntimeError:
+                log.debug("closing a connection failed", exc_info=True)
+        self._conns.clear()
+        self._db.close()
+
+
+def _query_error(message: str, timeout_ms: int) -> QueryError:
+    if "read-only" in message or "read only" in message.lower():
+        return ReadOnlyViolation(f"the console is read-only: {message}")
+    if "Interrupted" in message or "timeout" in message.lower():
+        return QueryTimeout(f"the query ran past its time limit of {timeout_ms} ms ({message})")
+    return QueryError(message)
+
+
+def _group_edges(edges: Iterable[Edge]) -> dict[tuple[EdgeKind, NodeKind, NodeKind], list[dict[str, Any]]]:
+    groups: dict[tuple[EdgeKind, NodeKind, NodeKind], dict[tuple[str, str], dict[str, Any]]] = defaultdict(dict)
+    for edge in edges:
+        groups[(edge.kind, edge.src_kind, edge.dst_kind)][(edge.src, edge.dst)] = edge.row()
+    return {key: list(rows.values()) for key, rows in groups.items()}
+
+
+_PREFIX_KINDS = {
+    "note": (NodeKind.NOTE,), "heading": (NodeKind.HEADING,), "block": (NodeKind.BLOCK,),
+    "tag": (NodeKind.TAG,), "file": (NodeKind.FILE,), "def": (NodeKind.CLASS, NodeKind.FUNCTION),
+    "module": (NodeKind.EXTERNAL_MODULE,), "attachment": (NodeKind.ATTACHMENT,),
+    "unresolved": (NodeKind.UNRESOLVED,),
+}
+
+
+def _kinds_for_ids(ids: Iterable[str]) -> list[NodeKind]:
+    """The tables worth searching for these ids (ids carry their kind as a prefix)."""
+    kinds: dict[NodeKind, None] = {}
+    for node_id in ids:
+        for kind in _PREFIX_KINDS.get(node_id.split(":", 1)[0], tuple(NodeKind)):
+            kinds[kind] = None
+    return list(kinds)
+
+
+def _jsonable(value: Any) -> Any:
+    """Ladybug values → JSON-friendly values (nodes and rels as tagged dicts)."""
+    if isinstance(value, dict):
+        if "_LABEL" in value and "_ID" in value and "_SRC" not in value:
+            out = {"_type": "node", "_label": value["_LABEL"], "_eid": _eid(value["_ID"])}
+            out.update({k: _jsonable(v) for k, v in value.items() if not k.startswith("_")})
+            return out
+        if "_SRC" in value:
+            out = {"_type": "rel", "_label": value.get("_LABEL"), "_src": _eid(value["_SRC"]),
+                   "_dst": _eid(value["_DST"]), "_eid": _eid(value.get("_ID"))}
+            out.update({k: _jsonable(v) for k, v in value.items() if not k.startswith("_")})
+            return out
+        if "_nodes" in value and "_rels" in value:
+            return {"_type": "path", "nodes": [_jsonable(n) for n in value["_nodes"]],
+                    "rels": [_jsonable(r) for r in value["_rels"]]}
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _eid(internal: Any) -> str:
+    if isinstance(internal, dict):
+        return f"{internal.get('table')}:{internal.get('offset')}"
+    return str(internal)
