@@ -1,0 +1,50 @@
+# kg: two commands do everything on a fresh machine.
+#   make run   set up, ingest the bundled example (docs/ vault + this repository's code), serve the UI
+#   make test  set up, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+KG := $(VENV)/bin/kg
+STAMP := $(VENV)/.installed
+DB ?= .kg
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run example test browser bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: a bare requirement pulls a multi-GB CUDA build on CPU machines
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The example: the docs vault and the code of this repository (see .kgignore).
+example: setup
+	$(KG) --db $(DB) ingest docs . --name docs --name kg
+	$(KG) --db $(DB) stats
+	$(KG) --db $(DB) cypher "MATCH (n:Note)-[:LINKS_TO]->(m:Note) RETURN n.name AS note, count(m) AS links ORDER BY links DESC LIMIT 5"
+
+run: example
+	$(KG) --db $(DB) serve --host $(HOST) --port $(PORT)
+
+# Headless Chromium for the browser tests (Debian packages; needs root, as on CI).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; fi
+
+test: setup browser
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DB) .pytest_cache test-output
