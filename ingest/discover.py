@@ -82,7 +82,7 @@ def _spec_for(directory: Path, name: str) -> pathspec.PathSpec | None:
         lines = (directory / name).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
 def discover(root: Path, *, max_bytes: int) -> Discovery:

@@ -1,8 +1,9 @@
 """The composition root: reads settings and the environment, builds objects, passes them down.
 
-Command groups live in ``kg/commands/`` (part of this composition root: the only modules
-besides this one that may import every layer). Domain errors become one line on stderr
-and exit code 1.
+Each layer keeps its own commands (``kg/commands/``, ``ingest/cli.py``, ``search/cli.py``,
+``embed/cli.py``, ``web/cli.py``), importing only its own layer and those below; this module
+registers them all and wires what crosses layers (the search index update after an
+ingest). Domain errors become one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -48,18 +49,28 @@ def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: st
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri,
                             neo4j_user=neo4j_user)
+    ctx.meta["after_ingest"] = _after_ingest
+
+
+# Each layer keeps its own commands (module COMMANDS lists); this root wires them together.
+COMMAND_MODULES = ("kg.commands.graph", "kg.commands.migrate", "ingest.cli", "search.cli",
+                   "embed.cli", "web.cli")
+
+
+def _after_ingest(settings: Settings, store: Any, bars: Any) -> dict[str, Any]:
+    """Bring the search index up to date with the graph (only changed texts are embedded)."""
+    from search.cli import encoder_for
+    from search.index import SearchIndex
+
+    index = SearchIndex.open(settings.db / "search")
+    report = index.sync(store, encoder_for(settings), progress=bars.enabled)
+    return report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
 
 
 def _register() -> None:
-    from kg.commands import graph
-
-    for module in (graph,):
-        for command in module.COMMANDS:
-            main.add_command(command)
-    # Optional layers register themselves when present.
     import importlib
 
-    for name in ("kg.commands.search", "kg.commands.train", "kg.commands.web", "kg.commands.migrate"):
+    for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

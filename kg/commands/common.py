@@ -26,27 +26,6 @@ def graph(settings: Settings, *, read_only: bool = False) -> Iterator[GraphStore
         store.close()
 
 
-def encoder_for(settings: Settings) -> Any:
-    """The search encoder: --model / $KG_MODEL, else the promoted model, else the general model."""
-    from embed.encoder import load_encoder
-
-    spec: Any = settings.model or None
-    if spec is None:
-        try:
-            from embed.registry import Registry
-        except ModuleNotFoundError:
-            Registry = None  # noqa: N806
-        if Registry is not None:
-            spec = Registry(settings.db / "models").promoted()
-    return load_encoder(spec, device=settings.device or None)
-
-
-def search_index(settings: Settings) -> Any:
-    from search.index import SearchIndex
-
-    return SearchIndex.open(settings.db / "search")
-
-
 class Bars:
     """tqdm progress bars keyed by stage, on stderr; silent when stderr is not a terminal."""
 

@@ -1,4 +1,4 @@
-"""Graph commands: ingest, stats, cypher, show."""
+"""Graph commands that need only the store: stats, cypher, show."""
 
 from __future__ import annotations
 
@@ -11,88 +11,11 @@ from typing import Any
 
 import click
 
-from kg.commands.common import Bars, echo_table, encoder_for, graph, search_index
+from kg.commands.common import echo_table, graph
 from kg.errors import ConfigError, KgError
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--name", "names", multiple=True, help="Root name for each PATH, in order (default: the folder name).")
-@click.option("--index/--no-index", default=True, show_default=True,
-              help="Update the search index (embeddings + BM25) after writing the graph.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--verbose-skips", is_flag=True, help="List every skipped file and warning.")
-@click.pass_obj
-def ingest(settings: Settings, paths: tuple[Path, ...], names: tuple[str, ...], index: bool,
-           as_json: bool, verbose_skips: bool) -> None:
-    """Ingest vaults and repositories (incremental: only what changed is parsed and written)."""
-    from ingest.pipeline import IngestOptions, Pipeline
-
-    if names and len(names) != len(paths):
-        raise ConfigError(f"--name was given {len(names)} times for {len(paths)} paths; give one per path")
-    roots = [(names[i] if names else p.resolve().name, p) for i, p in enumerate(paths)]
-    options = IngestOptions(max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size,
-                            links_in_comments=settings.links_in_comments)
-    bars = Bars()
-    with graph(settings) as store:
-        pipeline = Pipeline(store, settings.db / "ingest.sqlite", options, progress=bars)
-        try:
-            report = pipeline.ingest(roots)
-        finally:
-            pipeline.close()
-            bars.close()
-        summary: dict[str, Any] = report.as_dict()
-        if index:
-            summary["index"] = _sync_index(settings, store, bars)
-    if as_json:
-        click.echo(json.dumps(summary, indent=2, sort_keys=True))
-        return
-    _print_summary(summary, report, verbose_skips)
-
-
-def _sync_index(settings: Settings, store: Any, bars: Bars) -> dict[str, Any]:
-    try:
-        idx = search_index(settings)
-    except ModuleNotFoundError:
-        return {"skipped": "search is not installed"}
-    encoder = encoder_for(settings)
-    result = idx.sync(store, encoder, progress=bars.enabled)
-    return result.as_dict() if hasattr(result, "as_dict") else dict(vars(result))
-
-
-def _print_summary(summary: dict[str, Any], report: Any, verbose: bool) -> None:
-    files = summary["files"]
-    click.echo("files: " + ", ".join(f"{k} {files.get(k, 0)}" for k in
-                                     ("added", "changed", "removed", "unchanged", "failed")))
-    if report.skipped:
-        by_reason = summary["skipped_by_reason"]
-        click.echo(f"skipped: {len(report.skipped)} (" + ", ".join(f"{r}: {n}" for r, n in sorted(by_reason.items())) + ")")
-        for path, reason in report.skipped if verbose else report.skipped[:0]:
-            click.echo(f"  {path}: {reason}")
-    click.echo("nodes: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["nodes"].items())))
-    click.echo("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["edges"].items())))
-    res = summary["resolution"]
-    keys = ("links", "resolved", "unresolved", "ambiguous", "missing_subpath")
-    if any(res.get(k) for k in keys):
-        click.echo("links: " + ", ".join(f"{k} {res.get(k, 0)}" for k in keys))
-    extra = {k: v for k, v in res.items() if k not in keys}
-    if extra:
-        click.echo("resolution: " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())))
-    if report.warnings:
-        click.echo(f"warnings: {len(report.warnings)}", err=True)
-        for warning in report.warnings if verbose else report.warnings[:20]:
-            click.echo(f"  {warning}", err=True)
-        if not verbose and len(report.warnings) > 20:
-            click.echo("  ... (--verbose-skips lists them all)", err=True)
-    if "index" in summary:
-        click.echo("index: " + ", ".join(f"{k} {v}" for k, v in summary["index"].items()))
-    written = summary["written"]
-    click.echo(f"written: {written.get('nodes_written', 0)} nodes, {written.get('edges_written', 0)} edges; "
-               f"deleted: {written.get('nodes_deleted', 0)} nodes, {written.get('edges_deleted', 0)} edges; "
-               f"{summary['seconds']:.2f}s")
 
 
 @click.command()
@@ -199,5 +122,5 @@ def show(settings: Settings, node_id: str, as_json: bool) -> None:
         click.echo(f"  <-[{e.kind.value}]- {e.src}")
 
 
-COMMANDS = [ingest, stats, cypher, show]
+COMMANDS = [stats, cypher, show]
 __all__ = ["COMMANDS", "KgError"]

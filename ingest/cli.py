@@ -1,0 +1,89 @@
+"""The `kg ingest` command.
+
+After the graph is written it calls the hook the composition root put in
+``ctx.meta["after_ingest"]`` (kg/cli.py uses it to update the search index), so this
+layer never imports the ones above it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ingest.pipeline import IngestOptions, IngestReport, Pipeline
+from kg.commands.common import Bars, graph
+from kg.errors import ConfigError
+from kg.settings import Settings
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", "names", multiple=True, help="Root name for each PATH, in order (default: the folder name).")
+@click.option("--index/--no-index", default=True, show_default=True,
+              help="Update the search index (embeddings + BM25) after writing the graph.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--verbose-skips", is_flag=True, help="List every skipped file and warning.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], names: tuple[str, ...], index: bool,
+           as_json: bool, verbose_skips: bool) -> None:
+    """Ingest vaults and repositories (incremental: only what changed is parsed and written)."""
+    settings: Settings = ctx.obj
+    if names and len(names) != len(paths):
+        raise ConfigError(f"--name was given {len(names)} times for {len(paths)} paths; give one per path")
+    roots = [(names[i] if names else p.resolve().name, p) for i, p in enumerate(paths)]
+    options = IngestOptions(max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size,
+                            links_in_comments=settings.links_in_comments)
+    bars = Bars()
+    with graph(settings) as store:
+        pipeline = Pipeline(store, settings.db / "ingest.sqlite", options, progress=bars)
+        try:
+            report = pipeline.ingest(roots)
+        finally:
+            pipeline.close()
+            bars.close()
+        summary: dict[str, Any] = report.as_dict()
+        after = ctx.meta.get("after_ingest")
+        if index and after is not None:
+            summary["index"] = after(settings, store, bars)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        return
+    _print_summary(summary, report, verbose_skips)
+
+
+def _print_summary(summary: dict[str, Any], report: IngestReport, verbose: bool) -> None:
+    files = summary["files"]
+    click.echo("files: " + ", ".join(f"{k} {files.get(k, 0)}" for k in
+                                     ("added", "changed", "removed", "unchanged", "failed")))
+    if report.skipped:
+        by_reason = summary["skipped_by_reason"]
+        click.echo(f"skipped: {len(report.skipped)} (" + ", ".join(f"{r}: {n}" for r, n in sorted(by_reason.items())) + ")")
+        for path, reason in report.skipped if verbose else report.skipped[:0]:
+            click.echo(f"  {path}: {reason}")
+    click.echo("nodes: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["nodes"].items())))
+    click.echo("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["edges"].items())))
+    res = summary["resolution"]
+    keys = ("links", "resolved", "unresolved", "ambiguous", "missing_subpath")
+    if any(res.get(k) for k in keys):
+        click.echo("links: " + ", ".join(f"{k} {res.get(k, 0)}" for k in keys))
+    extra = {k: v for k, v in res.items() if k not in keys}
+    if extra:
+        click.echo("resolution: " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())))
+    if report.warnings:
+        click.echo(f"warnings: {len(report.warnings)}", err=True)
+        for warning in report.warnings if verbose else report.warnings[:20]:
+            click.echo(f"  {warning}", err=True)
+        if not verbose and len(report.warnings) > 20:
+            click.echo("  ... (--verbose-skips lists them all)", err=True)
+    if "index" in summary:
+        click.echo("index: " + ", ".join(f"{k} {v}" for k, v in summary["index"].items()))
+    written = summary["written"]
+    click.echo(f"written: {written.get('nodes_written', 0)} nodes, {written.get('edges_written', 0)} edges; "
+               f"deleted: {written.get('nodes_deleted', 0)} nodes, {written.get('edges_deleted', 0)} edges; "
+               f"{summary['seconds']:.2f}s")
+
+
+COMMANDS = [ingest]

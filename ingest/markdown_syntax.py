@@ -1,0 +1,303 @@
+"""Obsidian's Markdown dialect, as small pure helpers for ``ingest.obsidian``.
+
+Everything here works on markdown-it tokens or on the text of one token: wikilinks are a
+markdown-it inline rule (so code spans, code blocks and HTML blocks never yield links),
+tags are found in the content of *text* tokens only. The helpers that look at the raw
+file — the frontmatter split and the ``%%comment%%`` blanking — keep every line in place
+so that line numbers stay true.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import frontmatter
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+
+WIKILINK = "wikilink"
+_FENCE_LINE = re.compile(r"^-{3,}\s*$")
+_TAG_RUN = re.compile(r"#([\w/-]+)")
+_WIKILINK_IN_TEXT = re.compile(r"(!?)\[\[([^\[\]\n]+?)\]\]")
+_EXTERNAL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_QUALIFIED = re.compile(rf"^{_IDENT}(?:(?:\.|::){_IDENT})*(?:\(\))?$")
+_PATHLIKE = re.compile(r"^(?:\.{1,2}/)*[\w.-]+(?:/[\w.-]+)*\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_CAMEL = re.compile(r"[a-z0-9][A-Z]|^[A-Z][a-z0-9]+[A-Z]")
+_NOT_CODE = {"true", "false", "none", "null", "nil", "undefined", "todo", "e.g", "i.e"}
+_COMMENT = "%%"
+
+
+@dataclass
+class LinkParts:
+    """A link split as Obsidian reads it: ``path#subpath|alias``."""
+
+    target: str
+    subpath: str
+    alias: str
+
+
+def make_parser() -> MarkdownIt:
+    """A CommonMark parser with tables, strikethrough and Obsidian wikilinks.
+
+    Returns:
+        A ``MarkdownIt`` whose inline tokens include ``wikilink`` tokens
+        (``content`` = the text between the brackets, ``meta["embed"]`` for ``![[...]]``).
+    """
+    md = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    md.inline.ruler.before("link", WIKILINK, _wikilink_rule)
+    return md
+
+
+def _wikilink_rule(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    embed = src.startswith("![[", pos)
+    if not embed and not src.startswith("[[", pos):
+        return False
+    start = pos + (3 if embed else 2)
+    end = src.find("]]", start)
+    if end < 0:
+        return False
+    inner = src[start:end]
+    if not inner.strip() or "\n" in inner or "[[" in inner:
+        return False
+    if not silent:
+        token = state.push(WIKILINK, "", 0)
+        token.content = inner.replace("\\|", "|")
+        token.meta = {"embed": embed}
+    state.pos = end + 2
+    return True
+
+
+def split_wikilink(inner: str) -> LinkParts | None:
+    """Split the inside of ``[[...]]`` into target, subpath and alias.
+
+    Args:
+        inner: the text between the brackets, e.g. ``Folder/Note#H1#H2|shown``.
+
+    Returns:
+        The parts (subpath without its leading ``#``), or None when nothing is linked.
+    """
+    link, _, alias = inner.partition("|")
+    target, _, subpath = link.partition("#")
+    target, subpath = target.strip(), _clean_subpath(subpath)
+    if not target and not subpath:
+        return None
+    return LinkParts(target=target, subpath=subpath, alias=alias.strip())
+
+
+def split_markdown_href(href: str) -> LinkParts | None:
+    """Split a ``[text](href)`` destination; external URLs give None.
+
+    Args:
+        href: the destination as markdown-it normalised it (percent-encoded).
+
+    Returns:
+        The URL-decoded path and subpath (alias left empty), or None for external links.
+    """
+    if not href or _EXTERNAL.match(href) or href.startswith("//"):
+        return None
+    path, _, subpath = href.partition("#")
+    path, _, _query = path.partition("?")
+    target, subpath = unquote(path).strip(), _clean_subpath(unquote(subpath))
+    if not target and not subpath:
+        return None
+    return LinkParts(target=target, subpath=subpath, alias="")
+
+
+def _clean_subpath(subpath: str) -> str:
+    parts = [p.strip() for p in subpath.split("#")]
+    return "#".join(p for p in parts if p)
+
+
+def wikilinks_in_text(value: str) -> list[tuple[bool, str]]:
+    """The ``[[...]]`` links in a plain string (frontmatter values): (embed, inner) pairs."""
+    return [(bang == "!", inner) for bang, inner in _WIKILINK_IN_TEXT.findall(value)]
+
+
+def is_external(href: str) -> bool:
+    """Whether a link destination has a URL scheme (http:, mailto:, obsidian:, ...)."""
+    return bool(_EXTERNAL.match(href))
+
+
+# --- tags -----------------------------------------------------------------------------
+
+def normalise_tag(raw: str) -> str | None:
+    """Obsidian's tag rules: one tag name in lower case, or None when it is not a tag.
+
+    A tag holds letters, digits, ``_``, ``-`` and ``/`` (nesting), and at least one
+    character that is not a digit: ``#123`` is not a tag, ``#y1984`` is.
+
+    Args:
+        raw: the tag as written, with or without its leading ``#``.
+    """
+    name = raw.strip().lstrip("#").strip("/")
+    if not name or not re.fullmatch(r"[\w/-]+", name):
+        return None
+    name = "/".join(p for p in name.split("/") if p)
+    if all(c.isdigit() or c == "/" for c in name):
+        return None
+    return name.lower()
+
+
+def tag_lineage(name: str) -> list[str]:
+    """A nested tag and its parents: ``a/b/c`` → ``['a/b/c', 'a/b', 'a']``."""
+    parts = name.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+def tags_in_text(text: str, before: str) -> list[str]:
+    """The inline ``#tags`` in the content of one text token.
+
+    Args:
+        text: the token's content.
+        before: the character just before the token ('' at the start of a block); a tag
+            must start the block or follow whitespace, so ``a#b`` and URLs' ``/#x`` are not tags.
+
+    Returns:
+        Tag names, lower case, in order of appearance (duplicates kept).
+    """
+    found = []
+    for match in _TAG_RUN.finditer(text):
+        prev = text[match.start() - 1] if match.start() else before
+        if prev and not prev.isspace():
+            continue
+        name = normalise_tag(match.group(1))
+        if name:
+            found.append(name)
+    return found
+
+
+def is_code_mention(content: str) -> str | None:
+    """The code name an inline code span names, or None when it does not look like code.
+
+    Accepted: qualified names (``Flask.make_response``, ``a::b``), calls (``retry()``),
+    capitalised, CamelCase or snake_case identifiers (``Backoff``, ``PolicyEngine``,
+    ``max_retries``) and file paths
+    (``utils/retry.py``). Single plain words (``retry``), anything with spaces, numbers
+    and literals (``true``, ``None``) are skipped.
+
+    Args:
+        content: the code span's content.
+
+    Returns:
+        The name without a trailing ``()``, or None.
+    """
+    text = content.strip()
+    if not text or any(c.isspace() for c in text) or text.lower() in _NOT_CODE:
+        return None
+    if _QUALIFIED.match(text):
+        name = text[:-2] if text.endswith("()") else text
+        if text.endswith("()") or "." in name or "::" in name or "_" in name.strip("_") \
+                or _CAMEL.search(name) or (name[0].isupper() and any(c.islower() for c in name)):
+            return name
+        return None
+    if _PATHLIKE.match(text) and ("/" in text or "." in text):
+        return text
+    return None
+
+
+# --- frontmatter and comments ---------------------------------------------------------
+
+@dataclass
+class Frontmatter:
+    """A note's frontmatter: its data, how many lines it spans, and any problem found."""
+
+    data: dict[str, Any]
+    lines: int  # lines taken by the block, fences included; 0 when there is none
+    raw: list[str]
+    warning: str = ""
+
+
+def split_frontmatter(lines: list[str]) -> Frontmatter:
+    """Find and load the YAML block between ``---`` fences at the top of a note.
+
+    Broken YAML or a block that is not a mapping gives empty data and a warning; the
+    block's lines still count as frontmatter so that the body is parsed as usual.
+
+    Args:
+        lines: the note's lines, without line endings.
+    """
+    if not lines or not _FENCE_LINE.match(lines[0]):
+        return Frontmatter({}, 0, [])
+    close = next((i for i in range(1, len(lines)) if _FENCE_LINE.match(lines[i])), None)
+    if close is None:
+        return Frontmatter({}, 0, [])
+    raw = lines[1:close]
+    try:
+        data = frontmatter.YAMLHandler().load("\n".join(raw))
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Frontmatter({}, close + 1, raw, f"broken YAML frontmatter: {first}")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return Frontmatter({}, close + 1, raw, f"frontmatter is not a mapping (got {kind}); ignored")
+    return Frontmatter({str(k): _plain(v) for k, v in data.items()}, close + 1, raw)
+
+
+def _plain(value: Any) -> Any:
+    """YAML values made JSON-friendly (dates as ISO strings)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def string_list(value: Any, *, split: str) -> list[str]:
+    """A frontmatter list property as strings: a YAML list or a separated string.
+
+    Args:
+        value: the YAML value (list, string, number or None).
+        split: a regex that separates items in a string (``,`` for aliases, ``[,\\s]+``
+            for tags).
+    """
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else re.split(split, str(value))
+    out = []
+    for item in items:
+        if item is None or isinstance(item, (list, dict)):
+            continue
+        text = str(item).strip()
+        if text:
+            out.append(text)
+    return out
+
+
+def blank_comments(text: str, code_lines: set[int]) -> str:
+    """Replace every ``%%comment%%`` with spaces, keeping newlines (and line numbers).
+
+    Args:
+        text: the note's text.
+        code_lines: 0-based lines inside code blocks, where ``%%`` is plain text.
+
+    Returns:
+        The text with comment contents (markers included) blanked out. An unclosed
+        ``%%`` comments out the rest of the note, as in Obsidian.
+    """
+    out, pos, line = [], 0, 0
+    while True:
+        start = text.find(_COMMENT, pos)
+        while start >= 0 and (line + text.count("\n", pos, start)) in code_lines:
+            start = text.find(_COMMENT, start + 2)
+        if start < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        end = text.find(_COMMENT, start + 2)
+        end = len(text) if end < 0 else end + 2
+        out.append(text[pos:start])
+        out.append(re.sub(r"[^\n]", " ", text[start:end]))
+        line += text.count("\n", pos, end)
+        pos = end

@@ -1,0 +1,156 @@
+"""The incremental pipeline against the real embedded store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import IngestOptions, Pipeline
+from kg.store.ladybug import LadybugStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(root: Path, rel: str, text: str | bytes) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    root = tmp_path / "vault"
+    _write(root, "a.md", "# A\n\nSee [[b]] and [[b#Part two]] and [[missing note]].\n")
+    _write(root, "b.md", "# B\n\n## Part two\n\nText with #topic/sub.\n")
+    _write(root, "code/retry.py", "def retry_with_backoff(fn):\n    return fn()\n")
+    _write(root, "c.md", "# C\n\nUse `retry_with_backoff` for flaky calls.\n")
+    return root
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    store = LadybugStore.open(tmp_path / "db" / "graph")
+    store.migrate()
+    pipeline = Pipeline(store, tmp_path / "db" / "ingest.sqlite", IngestOptions(batch_size=7))
+    yield store, pipeline
+    pipeline.close()
+    store.close()
+
+
+def _targets(store: LadybugStore, src: str, kind: str = "LINKS_TO") -> set[str]:
+    rows = store.query(f"MATCH (a {{id: $id}})-[e:{kind}]->(b) RETURN b.id", {"id": src}).rows
+    return {r[0] for r in rows}
+
+
+def test_ingest_builds_the_graph_and_a_second_run_writes_nothing(vault: Path, db) -> None:
+    store, pipeline = db
+    first = pipeline.ingest([("v", vault)])
+    assert first.files["added"] == 4
+    assert _targets(store, "heading:v/a.md#A") >= {"note:v/b.md", "heading:v/b.md#B#Part two"}
+    assert any(t.startswith("unresolved:") for t in _targets(store, "heading:v/a.md#A"))
+    assert _targets(store, "heading:v/c.md#C", "MENTIONS") == {"def:v/code/retry.py::retry_with_backoff"}
+    counts = store.counts().as_dict()
+    second = pipeline.ingest([("v", vault)])
+    assert second.files["unchanged"] == 4 and not second.files["added"]
+    assert sum(second.written.values()) == 0
+    assert store.counts().as_dict() == counts
+
+
+def test_changed_file_retargets_links_and_deleted_file_becomes_unresolved(vault: Path, db) -> None:
+    store, pipeline = db
+    pipeline.ingest([("v", vault)])
+    (vault / "b.md").write_text("# B\n\n## Renamed\n\nText.\n", encoding="utf-8")
+    report = pipeline.ingest([("v", vault)])
+    assert report.files["changed"] == 1
+    targets = _targets(store, "heading:v/a.md#A")
+    assert "heading:v/b.md#B#Part two" not in targets and "note:v/b.md" in targets
+    assert store.get_node("heading:v/b.md#B#Part two") is None
+    (vault / "b.md").unlink()
+    report = pipeline.ingest([("v", vault)])
+    assert report.files["removed"] == 1
+    targets = _targets(store, "heading:v/a.md#A")
+    assert "note:v/b.md" not in targets
+    assert "unresolved:v/b" in targets
+
+
+def test_renamed_function_leaves_no_stale_calls(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "repo"
+    _write(root, "lib.py", "def old_name():\n    return 1\n")
+    _write(root, "main.py", "from lib import old_name\n\ndef run():\n    return old_name()\n")
+    pipeline.ingest([("r", root)])
+    assert "def:r/lib.py::old_name" in _targets(store, "def:r/main.py::run", "CALLS")
+    _write(root, "lib.py", "def new_name():\n    return 1\n")
+    pipeline.ingest([("r", root)])
+    calls = _targets(store, "def:r/main.py::run", "CALLS")
+    assert "def:r/lib.py::old_name" not in calls
+    assert store.get_node("def:r/lib.py::old_name") is None
+
+
+def test_bad_files_are_reported_and_the_rest_is_ingested(vault: Path, db) -> None:
+    store, pipeline = db
+    _write(vault, "broken.md", "---\ntags: [a, b\ntitle: x: y:\n---\n# Broken\n\nStill linked to [[a]].\n")
+    _write(vault, "latin1.md", "# Caf\xe9\n\nSee [[a]].\n".encode("latin-1"))
+    _write(vault, "binary.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    _write(vault, "empty.md", "")
+    _write(vault, "huge.md", "x" * 5000)
+    pipeline.options.max_file_bytes = 4000
+    report = pipeline.ingest([("v", vault)])
+    warnings = "\n".join(report.warnings)
+    assert "v/broken.md" in warnings and "YAML" in warnings
+    assert "v/latin1.md: invalid UTF-8" in warnings
+    skipped = dict(report.skipped)
+    assert skipped["v/binary.md"] == "binary content"
+    assert skipped["v/huge.md"].startswith("too large")
+    assert store.get_node("note:v/empty.md") is not None
+    assert "note:v/a.md" in _targets(store, "heading:v/broken.md#Broken")
+    assert store.get_node("note:v/latin1.md") is not None
+
+
+def test_kill_9_during_ingest_then_rerun_matches_a_clean_run(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.gen_vault import generate
+
+    vault = tmp_path / "gen"
+    generate(vault, notes=300, links=3000)
+    env = {**os.environ, "KG_BATCH_SIZE": "20"}
+    cmd = [sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "killed"), "ingest", str(vault), "--no-index"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "killed" / "ingest.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists() and _is_dirty(state):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = subprocess.run(cmd[:-1] + ["--no-index", "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    clean = subprocess.run([sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "clean"), "stats", "--json"],
+                           cwd=ROOT, capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "clean"), "ingest", str(vault),
+                    "--no-index"], cwd=ROOT, check=True, capture_output=True)
+    stats = [subprocess.run([sys.executable, "-m", "kg.cli", "--db", str(tmp_path / d), "stats", "--json"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout for d in ("killed", "clean")]
+    assert clean.returncode == 0
+    assert stats[0] == stats[1]
+
+
+def _is_dirty(state: Path) -> bool:
+    try:
+        with sqlite3.connect(str(state), timeout=0.1) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0] == "1")
