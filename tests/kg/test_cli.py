@@ -49,7 +49,7 @@ def test_ingest_prints_a_summary_and_stats_agree(run, vault: Path) -> None:
 
 def test_cypher_with_params_json_and_csv(run, vault: Path) -> None:
     run("ingest", str(vault), "--no-index")
-    code, out, _ = run("cypher", "MATCH (n:Note {name: $name})-[:LINKS_TO]->(m) RETURN m.id AS target ORDER BY target",
+    code, out, _ = run("cypher", "MATCH (h:Heading {heading: $name})-[:LINKS_TO]->(m) RETURN m.id AS target ORDER BY target",
                        "--param", "name=Home", "--json")
     assert code == 0
     targets = [row["target"] for row in json.loads(out)]

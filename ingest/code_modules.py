@@ -1,0 +1,536 @@
+"""The indexes of code resolution, and how each language family finds the module it imports.
+
+``ingest.code_resolve`` walks the refs; this module answers its questions: which files an
+import names (``find_module``), what a name bound by an import means (``Binding``), which
+class a method belongs to, which methods a class has. Everything is a dict look-up on
+indexes built once by ``Index.build``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.languages import LANGUAGES
+from ingest.types import ParsedFile, Ref
+from kg.model import NodeKind
+
+log = logging.getLogger(__name__)
+
+JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
+_GO_MODULE = re.compile(rb"^\s*module\s+(\S+)", re.M)
+_GO_VERSION = re.compile(r"v\d+")
+_JSON_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_MAX_DEPTH = 4
+DefRef = tuple[str, NodeKind]  # (node id, Class or Function)
+
+
+@dataclass(eq=False)
+class FileInfo:
+    """One parsed code file as resolution sees it."""
+
+    root: str
+    path: str
+    lang: str
+    family: str
+    id: str
+    dir: str
+    defs: dict[str, DefRef] = field(default_factory=dict)  # qualname → first def
+    bindings: dict[str, Binding] = field(default_factory=dict)  # name bound by an import
+    stars: list[FileInfo] = field(default_factory=list)  # files imported with `*`
+
+
+@dataclass
+class Binding:
+    """What a name bound by an import stands for.
+
+    ``kind`` is ``file`` (a module), ``pkg`` (a Go package: several files), ``def`` (a
+    definition ``qualname`` of ``files[0]``), ``reexport`` (name ``name`` of ``files[0]``,
+    which may itself import it), ``pymod`` (a Python package prefix ``name``, as bound by
+    ``import a.b``) or ``ext`` (outside the roots: ``external``).
+    """
+
+    kind: str
+    files: list[FileInfo] = field(default_factory=list)
+    qualname: str = ""
+    name: str = ""
+    external: str = ""
+
+
+@dataclass
+class Found:
+    """The answer of ``find_module``: internal files, or an external module name."""
+
+    files: list[FileInfo] = field(default_factory=list)
+    external: str = ""
+    item: str = ""  # Rust: the item path left after the last module file (``a::Item``)
+
+    @property
+    def binding(self) -> Binding:
+        return Binding("pkg" if len(self.files) > 1 else "file", self.files)
+
+
+@dataclass
+class Index:
+    """Dict indexes over every parsed code file, built once."""
+
+    root_dirs: dict[str, Path]
+    files: dict[tuple[str, str], FileInfo] = field(default_factory=dict)
+    files_by_id: dict[str, FileInfo] = field(default_factory=dict)
+    defs_by_id: dict[str, tuple[FileInfo, str, str]] = field(default_factory=dict)
+    by_dir: dict[tuple[str, str, str], list[FileInfo]] = field(default_factory=dict)
+    py_modules: dict[str, dict[str, FileInfo]] = field(default_factory=dict)
+    simple: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
+    methods: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
+    quals: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
+    tsconfig: dict[str, tuple[str, list[tuple[str, list[str]]]] | None] = field(default_factory=dict)
+    cache: dict[tuple[str, str, str], object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, parsed: list[ParsedFile], root_dirs: dict[str, Path]) -> Index:
+        """Index the files, definitions and Python modules of ``parsed``."""
+        index = cls(root_dirs=dict(root_dirs))
+        for pf in parsed:
+            index._add(pf)
+        index._index_python()
+        return index
+
+    def _add(self, pf: ParsedFile) -> None:
+        spec = LANGUAGES.get(pf.lang)
+        family = spec.family if spec else pf.lang
+        fid = next((n.id for n in pf.nodes if n.kind is NodeKind.FILE), f"file:{pf.root}/{pf.path}")
+        f = FileInfo(pf.root, pf.path, pf.lang, family, fid, posixpath.dirname(pf.path))
+        self.files[(pf.root, pf.path)] = f
+        self.files_by_id[fid] = f
+        self.by_dir.setdefault((pf.root, family, f.dir), []).append(f)
+        key = (pf.root, family)
+        simple, methods, quals = (self.simple.setdefault(key, {}), self.methods.setdefault(key, {}),
+                                  self.quals.setdefault(key, {}))
+        for node in pf.nodes:
+            if node.kind not in (NodeKind.CLASS, NodeKind.FUNCTION):
+                continue
+            ref = (node.id, node.kind)
+            f.defs.setdefault(node.qualname, ref)
+            self.defs_by_id[node.id] = (f, node.qualname, node.id)
+            quals.setdefault(node.qualname, []).append(ref)
+            if "." not in node.qualname:
+                simple.setdefault(node.name, []).append(ref)
+            elif node.props.get("type") == "method":
+                methods.setdefault(node.name, []).append(ref)
+
+    def _index_python(self) -> None:
+        packages = {(f.root, f.dir) for f in self.files.values()
+                    if f.family == "python" and posixpath.basename(f.path).startswith("__init__.")}
+        for f in self.files.values():
+            if f.family != "python":
+                continue
+            modules = self.py_modules.setdefault(f.root, {})
+            parts = f.path.rsplit(".", 1)[0].split("/")
+            if parts[-1] == "__init__":
+                parts.pop()
+            if parts:
+                modules.setdefault(".".join(parts), f)
+            top = len(f.dir.split("/")) if f.dir else 0
+            while top > 0 and (f.root, "/".join(parts[:top])) in packages:
+                top -= 1  # walk up while the folder is a package: its parent is a source root
+            if 0 < top < len(parts) and (f.root, "/".join(parts[:top + 1])) in packages:
+                modules.setdefault(".".join(parts[top:]), f)
+
+    # -- look-ups --------------------------------------------------------------------------
+
+    def path(self, root: str, path: str) -> FileInfo | None:
+        return self.files.get((root, path))
+
+    def package_files(self, f: FileInfo) -> list[FileInfo]:
+        """The other files of a Go package (same folder); empty for other languages."""
+        if f.family != "go":
+            return []
+        return [o for o in self.by_dir.get((f.root, f.family, f.dir), []) if o is not f]
+
+    def class_of(self, f: FileInfo, scope: str) -> str | None:
+        """The id of the class whose method ``scope`` (a qualname in ``f``) is in."""
+        prefix = scope
+        while prefix:
+            hit = f.defs.get(prefix)
+            if hit is None:
+                found = self._class_elsewhere(f, prefix)
+                if found is not None:
+                    return found
+            elif hit[1] is NodeKind.CLASS:
+                return hit[0]
+            prefix = prefix.rpartition(".")[0]
+        return None
+
+    def _class_elsewhere(self, f: FileInfo, qualname: str) -> str | None:
+        # Go methods and Rust impls may sit in another file than their type.
+        for other in self.by_dir.get((f.root, f.family, f.dir), []):
+            hit = other.defs.get(qualname)
+            if hit is not None and hit[1] is NodeKind.CLASS:
+                return hit[0]
+        hits = [h for h in self.quals.get((f.root, f.family), {}).get(qualname, []) if h[1] is NodeKind.CLASS]
+        return hits[0][0] if len(hits) == 1 else None
+
+    def find_class(self, src_id: str, qualname: str) -> tuple[FileInfo, str, str] | None:
+        """Place a class named by an ``impl Trait for Type`` whose Type is in another file."""
+        path = src_id.split("::", 1)[0].split("/", 1)[1] if "/" in src_id else ""
+        f = next((x for x in self.files.values() if x.id == f"file:{path}"), None)
+        if f is None:
+            return None
+        cid = self._class_elsewhere(f, qualname)
+        return self.defs_by_id.get(cid) if cid else None
+
+    def method_of(self, class_id: str, name: str) -> DefRef | None:
+        """A method ``name`` defined on a class: in its file, its folder, or unique in its root."""
+        info = self.defs_by_id.get(class_id)
+        if info is None:
+            return None
+        f, qual, _ = info
+        wanted = f"{qual}.{name}"
+        hit = f.defs.get(wanted)
+        if hit is not None or f.family == "python" or f.family == "javascript":
+            return hit
+        for other in self.by_dir.get((f.root, f.family, f.dir), []):
+            hit = other.defs.get(wanted)
+            if hit is not None:
+                return hit
+        hits = self.quals.get((f.root, f.family), {}).get(wanted, [])
+        return hits[0] if len(hits) == 1 else None
+
+    def unique(self, f: FileInfo, target: str) -> DefRef | None:
+        """The one definition in the root a name can mean, or None (the low-confidence fallback)."""
+        parts = split_target(target)
+        if not parts or not parts[-1].isidentifier():
+            return None
+        table = self.simple if len(parts) == 1 else self.methods
+        hits = table.get((f.root, f.family), {}).get(parts[-1], [])
+        return hits[0] if len(hits) == 1 else None
+
+    def cached_file(self, root: str, rel: str) -> bytes | None:
+        """A small config file of a root (go.mod, Cargo.toml...), read once."""
+        key = ("file", root, rel)
+        if key not in self.cache:
+            directory = self.root_dirs.get(root)
+            data = None
+            if directory is not None:
+                try:
+                    data = (Path(directory) / rel).read_bytes()
+                except OSError:
+                    data = None
+            self.cache[key] = data
+        return self.cache[key]  # type: ignore[return-value]
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+def split_target(target: str) -> list[str]:
+    """``self.save`` → ``["self", "save"]``; ``Self::new`` → ``["Self", "new"]``."""
+    text = re.sub(r"::<[^>]*>", "", target).replace("::", ".") if ":" in target else target
+    if text.startswith("super()."):
+        return ["super()", *text[len("super()."):].split(".")]
+    return [p for p in text.split(".") if p] if text else []
+
+
+def base_name(target: str) -> str:
+    """A base class as written, without type arguments or pointers: ``Generic[T]`` → ``Generic``."""
+    text = target.strip().lstrip("*&").strip()
+    text = re.split(r"[\[<(]", text, maxsplit=1)[0]
+    return text.replace("::", ".").strip()
+
+
+def bound_names(ref: Ref) -> dict[str, str]:
+    """What names an import binds in the importing file: imported name (or module) → local name."""
+    names = [n for n in ref.props.get("names", []) if n != "*"]
+    alias = ref.props.get("alias", {})
+    lang = LANGUAGES.get(ref.props.get("lang", ""))
+    family = lang.family if lang else ""
+    if names:
+        return {n: alias.get(n, ref.target.rsplit("::", 1)[-1] if n == "self" else n) for n in names}
+    if ref.target in alias:
+        return {ref.target: alias[ref.target]} if alias[ref.target] not in (".", "_") else {}
+    if family == "python":
+        return {ref.target: ref.target.split(".")[0]} if not ref.target.startswith(".") else {}
+    if family == "go":
+        segs = ref.target.split("/")
+        last = segs[-2] if len(segs) > 1 and _GO_VERSION.fullmatch(segs[-1]) else segs[-1]
+        return {ref.target: last.removeprefix("go-").split(".")[0]}
+    if family == "rust":
+        return {ref.target: ref.target.rsplit("::", 1)[-1]}
+    return {}
+
+
+# -- finding modules -------------------------------------------------------------------------
+
+def find_module(index: Index, f: FileInfo, ref: Ref) -> Found:
+    """The files (or external module) an IMPORTS ref names."""
+    finder = {"python": _find_python, "javascript": _find_js, "go": _find_go, "rust": _find_rust}.get(f.family)
+    return finder(index, f, ref) if finder else Found(external=ref.target)
+
+
+def _py_file(index: Index, root: str, parts: list[str]) -> FileInfo | None:
+    base = "/".join(parts)
+    for path in (f"{base}.py", f"{base}/__init__.py", f"{base}.pyi", f"{base}/__init__.pyi"):
+        hit = index.path(root, path.lstrip("/"))
+        if hit is not None:
+            return hit
+    return None
+
+
+def _find_python(index: Index, f: FileInfo, ref: Ref) -> Found:
+    level = int(ref.props.get("level", 0))
+    module = ref.target.lstrip(".")
+    parts = module.split(".") if module else []
+    if level > 0:
+        base = f.dir.split("/") if f.dir else []
+        if level - 1 > len(base):
+            return Found()
+        hit = _py_file(index, f.root, base[:len(base) - (level - 1)] + parts)
+        return Found([hit]) if hit else Found()
+    hit = index.py_modules.get(f.root, {}).get(module)
+    if hit is None and f.dir:
+        hit = _py_file(index, f.root, f.dir.split("/") + parts)  # a script's own folder
+    return Found([hit]) if hit else Found(external=parts[0] if parts else module)
+
+
+def _find_js(index: Index, f: FileInfo, ref: Ref) -> Found:
+    spec = ref.target
+    if spec.startswith("."):
+        hit = _js_file(index, f.root, posixpath.normpath(posixpath.join(f.dir, spec)))
+        return Found([hit]) if hit else Found()
+    for base in _ts_paths(index, f.root, spec):
+        hit = _js_file(index, f.root, base)
+        if hit is not None:
+            return Found([hit])
+    name = spec.removeprefix("node:")
+    segs = name.split("/")
+    return Found(external="/".join(segs[:2]) if name.startswith("@") else segs[0])
+
+
+def _js_file(index: Index, root: str, base: str) -> FileInfo | None:
+    base = base.lstrip("/")
+    stems = [base]
+    stem, ext = posixpath.splitext(base)
+    if ext in (".js", ".jsx", ".mjs", ".cjs"):
+        stems.append(stem)  # TypeScript sources imported by their compiled name
+    candidates = [base] + [s + e for s in stems for e in JS_EXTENSIONS] + [f"{base}/index{e}" for e in JS_EXTENSIONS]
+    for path in candidates:
+        hit = index.path(root, path)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _ts_paths(index: Index, root: str, spec: str) -> list[str]:
+    """Candidate bases for a bare specifier from tsconfig ``paths`` and ``baseUrl``."""
+    if root not in index.tsconfig:
+        index.tsconfig[root] = _read_tsconfig(index, root)
+    config = index.tsconfig[root]
+    if config is None:
+        return []
+    base_url, paths = config
+    out = []
+    for pattern, targets in paths:
+        prefix, star, suffix = pattern.partition("*")
+        if star and spec.startswith(prefix) and spec.endswith(suffix):
+            middle = spec[len(prefix):len(spec) - len(suffix)] if suffix else spec[len(prefix):]
+            out += [posixpath.normpath(posixpath.join(base_url, t.replace("*", middle))) for t in targets]
+        elif not star and spec == pattern:
+            out += [posixpath.normpath(posixpath.join(base_url, t)) for t in targets]
+    if base_url:
+        out.append(posixpath.normpath(posixpath.join(base_url, spec)))
+    return out
+
+
+def _read_tsconfig(index: Index, root: str) -> tuple[str, list[tuple[str, list[str]]]] | None:
+    for name in ("tsconfig.json", "jsconfig.json"):
+        data = index.cached_file(root, name)
+        if data is None:
+            continue
+        text = _JSON_COMMENT.sub(lambda m: m.group(1) or "", data.decode("utf-8", "replace"))
+        try:
+            options = json.loads(_TRAILING_COMMA.sub(r"\1", text)).get("compilerOptions", {})
+        except (ValueError, AttributeError) as exc:
+            index.warnings.append(f"{root}/{name}: cannot read compilerOptions ({exc}); path aliases ignored")
+            return None
+        base_url = options.get("baseUrl", "")
+        paths = [(k, list(v)) for k, v in (options.get("paths") or {}).items() if isinstance(v, list)]
+        if base_url or paths:
+            return (posixpath.normpath(base_url or ".").removeprefix("."), paths)
+    return None
+
+
+def _go_module(index: Index, f: FileInfo) -> tuple[str, str] | None:
+    """(module path, module folder) of the nearest go.mod above a Go file."""
+    d = f.dir
+    while True:
+        key = ("gomod", f.root, d)
+        if key not in index.cache:
+            data = index.cached_file(f.root, f"{d}/go.mod" if d else "go.mod")
+            match = _GO_MODULE.search(data) if data else None
+            index.cache[key] = (match.group(1).decode(), d) if match else None
+        if index.cache[key] is not None:
+            return index.cache[key]  # type: ignore[return-value]
+        if not d:
+            return None
+        d = posixpath.dirname(d)
+
+
+def _find_go(index: Index, f: FileInfo, ref: Ref) -> Found:
+    path = ref.target
+    module = _go_module(index, f)
+    dirs: list[str] = []
+    if module and (path == module[0] or path.startswith(module[0] + "/")):
+        dirs.append(posixpath.join(module[1], path[len(module[0]):].lstrip("/")).strip("/"))
+    segs = path.split("/")
+    dirs += ["/".join(segs[i:]) for i in range(len(segs)) if len(segs) - i >= 2 or i == 0]
+    for d in dirs:
+        files = [x for x in index.by_dir.get((f.root, "go", d), []) if not x.path.endswith("_test.go")]
+        if files:
+            return Found(files)
+    return Found(external=path)
+
+
+def _rust_mod_dir(f: FileInfo) -> str:
+    name = posixpath.basename(f.path)
+    if name in ("mod.rs", "lib.rs", "main.rs"):
+        return f.dir
+    return posixpath.join(f.dir, name[:-3])
+
+
+def _rust_child(index: Index, root: str, d: str, seg: str) -> tuple[str, FileInfo] | None:
+    child = posixpath.join(d, seg)
+    for path in (f"{child}.rs", f"{child}/mod.rs"):
+        hit = index.path(root, path)
+        if hit is not None:
+            return child, hit
+    return None
+
+
+def _rust_crate(index: Index, f: FileInfo) -> tuple[str, FileInfo | None]:
+    d = f.dir
+    while True:
+        for name in ("lib.rs", "main.rs"):
+            hit = index.path(f.root, posixpath.join(d, name))
+            if hit is not None:
+                return d, hit
+        if not d:
+            return f.dir, None
+        d = posixpath.dirname(d)
+
+
+def _find_rust(index: Index, f: FileInfo, ref: Ref) -> Found:
+    if ref.props.get("include"):
+        hit = _rust_child(index, f.root, _rust_mod_dir(f), ref.target)
+        return Found([hit[1]]) if hit else Found()
+    segs = [s for s in ref.target.split("::") if s]
+    if not segs:
+        return Found()
+    d, cur = _rust_mod_dir(f), f
+    if segs[0] == "crate":
+        d, crate_file = _rust_crate(index, f)
+        cur, segs = crate_file or f, segs[1:]
+    elif segs[0] in ("self", "super"):
+        while segs and segs[0] in ("self", "super"):
+            if segs.pop(0) == "super":
+                d = posixpath.dirname(d)
+                cur = _rust_module_file(index, f.root, d) or cur
+    elif _rust_child(index, f.root, d, segs[0]) is None:
+        crate_dir, crate_file = _rust_crate(index, f)
+        if _rust_child(index, f.root, crate_dir, segs[0]) is None:
+            return Found(external=segs[0])
+        d = crate_dir
+    for i, seg in enumerate(segs):
+        hit = _rust_child(index, f.root, d, seg)
+        if hit is None:
+            return Found([cur], item=".".join(segs[i:]))
+        d, cur = hit
+    return Found([cur])
+
+
+def _rust_module_file(index: Index, root: str, d: str) -> FileInfo | None:
+    for path in (f"{d}.rs", f"{d}/mod.rs", f"{d}/lib.rs", f"{d}/main.rs"):
+        hit = index.path(root, path.lstrip("/"))
+        if hit is not None:
+            return hit
+    return None
+
+
+# -- names inside modules ---------------------------------------------------------------------
+
+def submodule(index: Index, f: FileInfo, name: str) -> FileInfo | None:
+    """A module ``name`` inside the package or module ``f`` (Python packages, Rust modules)."""
+    if f.family == "python" and posixpath.basename(f.path).startswith("__init__."):
+        return _py_file(index, f.root, (f.dir.split("/") if f.dir else []) + [name])
+    if f.family == "rust":
+        hit = _rust_child(index, f.root, _rust_mod_dir(f), name)
+        return hit[1] if hit else None
+    return None
+
+
+def bind_name(index: Index, found: Found, name: str, alias: str) -> tuple[Binding, DefRef | None]:
+    """What ``from <found> import name`` binds, and the node its IMPORTS edge should reach."""
+    f = found.files[0]
+    qual = f"{found.item}.{name}" if found.item else name
+    if name == "default":
+        qual = alias
+    if name == "self":
+        return Binding("file", [f]), None
+    hit = f.defs.get(qual)
+    if hit is not None:
+        return Binding("def", [f], qualname=qual), hit
+    sub = submodule(index, f, name)
+    if sub is not None:
+        return Binding("file", [sub]), (sub.id, NodeKind.FILE)
+    return Binding("reexport", [f], name=name), None
+
+
+def resolve_binding(index: Index, b: Binding, parts: list[str], depth: int = 0) -> tuple[str, NodeKind, list[str]] | None:
+    """Follow a binding and the attribute ``parts`` after it to a definition.
+
+    Returns:
+        ``(node id, kind, parts left over)``, or None when it leads nowhere known.
+    """
+    if depth > _MAX_DEPTH or b.kind == "ext":
+        return None
+    if b.kind == "def":
+        f = b.files[0]
+        longer = f.defs.get(".".join([b.qualname, *parts])) if parts else None
+        if longer is not None:
+            return longer[0], longer[1], []
+        hit = f.defs.get(b.qualname)
+        return (hit[0], hit[1], parts) if hit else None
+    if b.kind == "reexport":
+        f = b.files[0]
+        if b.name in f.defs:
+            return resolve_binding(index, Binding("def", [f], qualname=b.name), parts, depth + 1)
+        inner = f.bindings.get(b.name)
+        return resolve_binding(index, inner, parts, depth + 1) if inner else None
+    if b.kind == "pymod":
+        return _resolve_pymod(index, b, parts, depth)
+    if not parts:
+        return None
+    for f in b.files:
+        hit = f.defs.get(".".join(parts)) or f.defs.get(parts[0])
+        if hit is not None:
+            return (hit[0], hit[1], []) if ".".join(parts) in f.defs else (hit[0], hit[1], parts[1:])
+    for f in b.files:
+        sub = submodule(index, f, parts[0])
+        inner = Binding("file", [sub]) if sub else f.bindings.get(parts[0])
+        if inner is not None:
+            return resolve_binding(index, inner, parts[1:], depth + 1)
+    return None
+
+
+def _resolve_pymod(index: Index, b: Binding, parts: list[str], depth: int) -> tuple[str, NodeKind, list[str]] | None:
+    modules = index.py_modules.get(b.files[0].root if b.files else "", {})
+    dotted = [b.name, *parts]
+    for i in range(len(dotted), 0, -1):
+        hit = modules.get(".".join(dotted[:i]))
+        if hit is not None:
+            return resolve_binding(index, Binding("file", [hit]), dotted[i:], depth + 1)
+    return None

@@ -1,0 +1,319 @@
+"""Cross-file resolution of the code graph: imports, inheritance and calls.
+
+``resolve_code`` reads the refs that ``ingest.code.parse_code`` left in each ``ParsedFile``
+and turns them into IMPORTS, INHERITS and CALLS edges. Indexes are built once (modules by
+dotted name, files by path and by directory, definitions by qualified and by simple name),
+so each ref costs a few dict look-ups.
+
+How modules are found, per language family:
+
+- Python: absolute modules by dotted path from the root and from the top of their package
+  tree (so ``src/`` layouts work), relative modules from the importing package, and
+  the importing file's own directory (scripts). ``from pkg import mod`` → the module's
+  File; ``from mod import name`` → the definition.
+- JavaScript/TypeScript: relative specifiers with every extension and ``index`` file,
+  and ``compilerOptions.baseUrl``/``paths`` from ``tsconfig.json``/``jsconfig.json`` at the
+  root.
+- Go: import paths through the ``module`` line of the nearest ``go.mod``, else by the
+  longest suffix that names a package directory. An import of a package gives one IMPORTS
+  edge to each non-test File of its directory. External Go modules are named by their
+  full import path (``module:github.com/pkg/errors``); other languages by top-level name.
+- Rust: ``mod x;`` → ``x.rs`` or ``x/mod.rs``; ``use`` paths from ``crate::`` (the
+  ``src`` beside the nearest ``Cargo.toml``), ``self::``, ``super::``, or the current module.
+
+A call that cannot be resolved becomes a CALLS edge to an Unresolved node
+(``unresolved:<root>/call:<target>``, ``resolved=False``); it is never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import code_modules as modules
+from ingest.code_modules import Binding, FileInfo, Index
+from ingest.types import ParsedFile, Ref
+from kg.model import Edge, EdgeKind, Node, NodeKind, content_hash, module_id, unresolved_id
+
+log = logging.getLogger(__name__)
+
+_DEF_KINDS = (NodeKind.CLASS, NodeKind.FUNCTION)
+_MAX_BASE_DEPTH = 8
+
+
+@dataclass
+class CodeResolution:
+    """What resolving the code refs produced.
+
+    Attributes:
+        edges: IMPORTS, INHERITS and CALLS edges, one per ``(src, kind, dst)`` (``props["count"]``
+            says how many refs it merges).
+        nodes: ExternalModule and Unresolved nodes the edges point to.
+        stats: counts per language (``python.calls``, ``python.calls_resolved``,
+            ``go.imports_internal``...).
+        warnings: things a user should know (unreadable config files...).
+    """
+
+    edges: list[Edge] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Target:
+    """Where a name led: a definition, a file, or outside the root."""
+
+    id: str = ""
+    kind: NodeKind | None = None
+    how: str = ""
+    confidence: float = 1.0
+    external: str = ""
+
+
+class _Resolver:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.result = CodeResolution()
+        self.edges: dict[tuple[str, str, str], Edge] = {}
+        self.nodes: dict[str, Node] = {}
+        self.bases: dict[str, list[str]] = {}
+        self.keys: dict[tuple[str, str], str] = {}
+
+    # -- output ---------------------------------------------------------------------------
+
+    def edge(self, ref: Ref, src: str, src_kind: NodeKind, kind: EdgeKind, dst: str, dst_kind: NodeKind,
+             how: str, resolved: bool = True, confidence: float = 1.0) -> None:
+        key = (src, kind.value, dst)
+        old = self.edges.get(key)
+        if old is not None:
+            old.props["count"] = old.props.get("count", 1) + 1
+            return
+        self.edges[key] = Edge(src=src, kind=kind, dst=dst, src_kind=src_kind, dst_kind=dst_kind, how=how,
+                               resolved=resolved, confidence=confidence, line=ref.line)
+
+    def external(self, name: str, lang: str) -> str:
+        nid = module_id(name)
+        if nid not in self.nodes:
+            self.nodes[nid] = Node(id=nid, kind=NodeKind.EXTERNAL_MODULE, name=name, lang=lang,
+                                   text=name, hash=content_hash(nid))
+        return nid
+
+    def unresolved(self, root: str, what: str, name: str, lang: str) -> str:
+        nid = unresolved_id(root, f"{what}:{name}")
+        if nid not in self.nodes:
+            self.nodes[nid] = Node(id=nid, kind=NodeKind.UNRESOLVED, name=name, root=root, text=name,
+                                   lang=lang, props={"ref": what}, hash=content_hash(nid))
+        return nid
+
+    def count(self, lang: str, what: str) -> None:
+        key = self.keys.get((lang, what))
+        if key is None:
+            key = self.keys[(lang, what)] = f"{lang}.{what}"
+        self.result.stats[key] += 1
+
+    # -- imports --------------------------------------------------------------------------
+
+    def imports(self, f: FileInfo, ref: Ref) -> None:
+        self.count(f.lang, "imports")
+        found = modules.find_module(self.index, f, ref)
+        bound = modules.bound_names(ref)
+        if found.external:
+            self.count(f.lang, "imports_external")
+            dst = self.external(found.external, f.lang)
+            self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, NodeKind.EXTERNAL_MODULE, "external")
+            for local in bound.values():
+                f.bindings.setdefault(local, Binding("ext", external=found.external))
+            return
+        if not found.files:
+            self.count(f.lang, "imports_unresolved")
+            return
+        self.count(f.lang, "imports_internal")
+        names = ref.props.get("names", [])
+        if "*" in names or ref.props.get("alias", {}).get(ref.target) == ".":
+            f.stars += found.files
+        targets: list[tuple[str, NodeKind]] = []
+        for name in names:
+            if name == "*" or name not in bound:
+                continue
+            binding, dst = modules.bind_name(self.index, found, name, bound[name])
+            f.bindings[bound[name]] = binding
+            if dst is not None:
+                targets.append(dst)
+        if ref.target in bound:
+            f.bindings[bound[ref.target]] = self.module_binding(f, ref, found)
+        if len(targets) < len([n for n in names if n != "*"]) or not targets:
+            targets += [(t.id, NodeKind.FILE) for t in found.files]
+        for dst, kind in targets:
+            self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
+
+    def module_binding(self, f: FileInfo, ref: Ref, found: modules.Found) -> Binding:
+        """What the module name an import binds stands for (``import a.b`` binds ``a``)."""
+        if f.family == "python" and ref.target not in ref.props.get("alias", {}) and "." in ref.target:
+            return Binding("pymod", [f], name=ref.target.split(".")[0])
+        return found.binding
+
+    # -- names ----------------------------------------------------------------------------
+
+    def lookup(self, f: FileInfo, scope: str, name: str) -> _Target | Binding | None:
+        """What a bare name means inside ``scope`` (a qualname) of file ``f``."""
+        prefix = scope
+        while prefix:
+            hit = f.defs.get(f"{prefix}.{name}")
+            own = f.defs.get(prefix)
+            if hit is not None and own is not None and own[1] is NodeKind.FUNCTION:
+                return _Target(hit[0], hit[1], "local")
+            prefix = prefix.rpartition(".")[0]
+        hit = f.defs.get(name)
+        if hit is not None:
+            return _Target(hit[0], hit[1], "local")
+        if name in f.bindings:
+            return f.bindings[name]
+        for other in self.index.package_files(f):
+            hit = other.defs.get(name)
+            if hit is not None:
+                return _Target(hit[0], hit[1], "package")
+        for star in f.stars:
+            hit = star.defs.get(name)
+            if hit is not None:
+                return _Target(hit[0], hit[1], "import")
+        return None
+
+    def member(self, base: _Target | Binding, parts: list[str], how: str) -> _Target | None:
+        """Resolve ``parts`` inside what a head name resolved to."""
+        if isinstance(base, Binding):
+            if base.kind == "ext":
+                return _Target(how="external", external=base.external)
+            target = modules.resolve_binding(self.index, base, parts)
+            if target is None:
+                return None
+            node_id, kind, rest = target
+            if not rest:
+                return _Target(node_id, kind, "import")
+            if kind is NodeKind.CLASS:
+                return self.method(node_id, rest[0], "import") if len(rest) == 1 else None
+            return None
+        if base.kind is NodeKind.CLASS and len(parts) == 1:
+            return self.method(base.id, parts[0], base.how)
+        return None
+
+    def method(self, class_id: str, name: str, how: str) -> _Target | None:
+        """A method of a class or of its (resolved) base classes, breadth first."""
+        seen: set[str] = set()
+        queue = [class_id]
+        while queue and len(seen) < 64:
+            cid = queue.pop(0)
+            if cid in seen:
+                continue
+            seen.add(cid)
+            hit = self.index.method_of(cid, name)
+            if hit is not None:
+                return _Target(hit[0], hit[1], how)
+            queue += self.bases.get(cid, [])
+        return None
+
+    def resolve(self, f: FileInfo, scope: str, target: str, is_self: bool) -> _Target | None:
+        parts = modules.split_target(target)
+        if not parts:
+            return None
+        if is_self or parts[0] == "super()":
+            cls = self.index.class_of(f, scope)
+            if cls is None or len(parts) != 2:
+                return None
+            if parts[0] == "super()":
+                for base in self.bases.get(cls, []):
+                    found = self.method(base, parts[1], "self")
+                    if found is not None:
+                        return found
+                return None
+            return self.method(cls, parts[1], "self")
+        if any(not p.isidentifier() for p in parts):
+            return None
+        head = self.lookup(f, scope, parts[0])
+        if head is None:
+            return None
+        if len(parts) == 1:
+            if isinstance(head, Binding):
+                return self.member(head, [], "import")
+            return head
+        return self.member(head, parts[1:], head.how if isinstance(head, _Target) else "import")
+
+    # -- inheritance and calls ------------------------------------------------------------
+
+    def inherits(self, ref: Ref) -> None:
+        src = self.index.defs_by_id.get(ref.src)
+        if src is None and "class" in ref.props:
+            src = self.index.find_class(ref.src, ref.props["class"])
+        if src is None:
+            self.count(ref.props.get("lang", "?"), "inherits_unplaced")
+            return
+        f, scope, _ = src
+        self.count(f.lang, "inherits")
+        name = modules.base_name(ref.target)
+        found = self.resolve(f, scope.rpartition(".")[0], name, False)
+        if found is not None and found.kind is NodeKind.CLASS:
+            self.count(f.lang, "inherits_resolved")
+            self.bases.setdefault(src[2], []).append(found.id)
+            self.edge(ref, src[2], NodeKind.CLASS, EdgeKind.INHERITS, found.id, NodeKind.CLASS, found.how,
+                      confidence=found.confidence)
+        elif found is not None and found.external:
+            dst = self.external(found.external, f.lang)
+            self.edge(ref, src[2], NodeKind.CLASS, EdgeKind.INHERITS, dst, NodeKind.EXTERNAL_MODULE, "external",
+                      resolved=False)
+        else:
+            dst = self.unresolved(f.root, "class", name, f.lang)
+            self.edge(ref, src[2], NodeKind.CLASS, EdgeKind.INHERITS, dst, NodeKind.UNRESOLVED, "", resolved=False)
+
+    def call(self, ref: Ref) -> None:
+        info = self.index.defs_by_id.get(ref.src)
+        f, scope = (info[0], info[1]) if info else (self.index.files_by_id[ref.src], "")
+        self.count(f.lang, "calls")
+        found = self.resolve(f, scope, ref.target, bool(ref.props.get("self")))
+        if found is None or (found.kind is None and not found.external):
+            hit = self.index.unique(f, ref.target)
+            found = _Target(hit[0], hit[1], "unique-name", 0.5) if hit else found
+        if found is not None and found.kind in _DEF_KINDS:
+            self.count(f.lang, "calls_resolved")
+            self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, found.id, found.kind, found.how,
+                      confidence=found.confidence)
+            return
+        dst = self.unresolved(f.root, "call", ref.target, f.lang)
+        how = "external" if found is not None and found.external else ""
+        self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, dst, NodeKind.UNRESOLVED, how, resolved=False,
+                  confidence=0.0)
+
+
+def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> CodeResolution:
+    """Resolve the IMPORTS, INHERITS and CALLS refs of parsed code files.
+
+    Args:
+        parsed: the parsed code files of every root (other kinds are ignored).
+        root_dirs: each root's folder, to read ``go.mod``, ``Cargo.toml`` and ``tsconfig.json``.
+
+    Returns:
+        The edges, the ExternalModule and Unresolved nodes they need, per-language
+        counts and warnings.
+    """
+    files = [pf for pf in parsed if pf.kind == "code"]
+    index = Index.build(files, root_dirs)
+    resolver = _Resolver(index)
+    resolver.result.warnings += index.warnings
+    by_kind: dict[EdgeKind, list[tuple[ParsedFile, Ref]]] = {k: [] for k in EdgeKind}
+    for pf in files:
+        for ref in pf.refs:
+            by_kind[ref.kind].append((pf, ref))
+    for pf, ref in by_kind[EdgeKind.IMPORTS]:
+        resolver.imports(index.files[(pf.root, pf.path)], ref)
+    for _, ref in by_kind[EdgeKind.INHERITS]:
+        resolver.inherits(ref)
+    for _, ref in by_kind[EdgeKind.CALLS]:
+        resolver.call(ref)
+    result = resolver.result
+    result.edges = list(resolver.edges.values())
+    result.nodes = list(resolver.nodes.values())
+    log.info("resolved code refs: %s", dict(result.stats))
+    return result
+
