@@ -1,0 +1,92 @@
+"""`kg export-triplets`, `kg train` and `kg models` end to end on a real store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kg.cli import main
+from tests.embed.conftest import fill_toy_store
+
+pytestmark = pytest.mark.filterwarnings(
+    # embed.encoder (not this module) still calls the renamed sentence-transformers method
+    "ignore:The `get_sentence_embedding_dimension` method has been renamed:FutureWarning")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    fill_toy_store(tmp_path / "db" / "graph", notes_per_topic=8)
+    return tmp_path / "db"
+
+
+@pytest.fixture
+def current_model(tmp_path: Path) -> Path:
+    """A tiny static model standing in for the general model as the current one."""
+    from embed.scratch import build_static, train_tokenizer
+
+    path = tmp_path / "current"
+    build_static(train_tokenizer(["retry cache parser queue graph"] * 3, vocab_size=120), dim=8).save(str(path))
+    return path
+
+
+def _run(db: Path, *args: str, env: dict[str, str] | None = None):
+    result = CliRunner().invoke(main, ["--db", str(db), *args], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_export_triplets_writes_the_split_asked_for(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "test.csv"
+    result = _run(db, "export-triplets", "-o", str(out), "--split", "test", "--negatives", "2")
+    assert "wrote" in result.output
+    header, *rows = out.read_text().splitlines()
+    assert header.startswith("anchor,positive,negative,anchor_id") and rows
+    assert "LINKS_TO" in result.stderr and "SECTION" in result.stderr
+
+
+def test_train_evaluates_registers_and_promotes_if_better(db: Path, current_model: Path) -> None:
+    env = {"KG_MODEL": str(current_model)}
+    result = _run(db, "train", "--static", "--dim", "32", "--vocab-size", "400", "--epochs", "3",
+                  "--batch-size", "16", "--name", "toy", "--promote-if-better", env=env)
+    out = result.output
+    assert "triplet_accuracy" in out and "toy" in out and "current (current)" in out
+    assert "registered toy" in out and "promoted toy" in out
+    listing = _run(db, "models").output
+    assert "*  toy" in listing and "static" in listing
+    records = json.loads(_run(db, "models", "--json").output)
+    assert records[0]["name"] == "toy" and records[0]["promoted"]
+    assert records[0]["metrics"]["mrr@10"] > records[0]["baseline"]["mrr@10"]
+    curve = json.loads((db / "models" / "toy" / "curve.json").read_text())
+    assert curve[-1]["loss"] < curve[0]["loss"]
+
+
+def test_models_promote_and_errors(db: Path, current_model: Path) -> None:
+    env = {"KG_MODEL": str(current_model)}
+    _run(db, "train", "--from-scratch", "--layers", "1", "--hidden", "32", "--vocab-size", "300",
+         "--max-steps", "3", "--name", "tiny-bert", env=env)
+    assert "*" not in _run(db, "models").output.split("\n", 2)[2]
+    assert "promoted tiny-bert" in _run(db, "models", "promote", "tiny-bert").output
+    bad = CliRunner().invoke(main, ["--db", str(db), "models", "promote", "nope"])
+    assert bad.exit_code == 1 and "no model 'nope'" in bad.output
+    clash = CliRunner().invoke(main, ["--db", str(db), "train", "--static", "--base", "x"])
+    assert clash.exit_code == 1 and "--base" in clash.output
+
+
+def test_export_reads_the_feedback_log(db: Path, tmp_path: Path) -> None:
+    from kg.feedback import FeedbackLog
+    from kg.model import note_id
+
+    shown = [note_id("vault", "queue/queue 3.md"), note_id("vault", "cache/cache 1.md")]
+    log = FeedbackLog.open(db / "feedback.sqlite")
+    log.record_open(log.record_search("lru eviction", shown), shown[1], 1)
+    log.close()
+    out = tmp_path / "all.jsonl"
+    _run(db, "export-triplets", "-o", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    feedback = [r for r in rows if r["edge_kind"] == "FEEDBACK"]
+    assert [(r["anchor"], r["positive_id"]) for r in feedback] == [("lru eviction", shown[1])]
+    _run(db, "export-triplets", "-o", str(out), "--no-feedback")
+    assert "FEEDBACK" not in out.read_text()

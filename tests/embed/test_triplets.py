@@ -1,0 +1,144 @@
+"""Triplet mining: positives from structure, far-away hard negatives, splits by node."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from embed.negatives import tokenize
+from embed.triplets import (
+    MiningStats, Triplet, counts_by_kind, fingerprint, mine_from_graph, mine_triplets, split_of,
+)
+from kg.errors import ConfigError
+from kg.feedback import Judgement
+from kg.model import Edge, EdgeKind, Node, NodeKind, note_id
+from tests.embed.graphs import build_graph
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[list[Node], list[Edge], list[Triplet]]:
+    nodes, edges = build_graph()
+    return nodes, edges, mine_from_graph(nodes, edges, negatives=2)
+
+
+def test_every_structural_positive_kind_is_mined(toy_store) -> None:
+    stats = MiningStats()
+    triplets = mine_triplets(toy_store, stats=stats)
+    kinds = set(counts_by_kind(triplets))
+    assert {"SECTION", "LINKS_TO", "ALIAS", "DEFINITION", "CALLS", "CONTAINS", "MENTIONS"} <= kinds
+    assert sum(stats.pairs.values()) >= len(triplets) > 100
+
+
+def test_splits_are_by_node_and_held_out_nodes_never_train(toy) -> None:
+    _, _, triplets = toy
+    held_out: set[str] = set()
+    for t in triplets:
+        for node in (t.anchor_id, t.positive_id, t.negative_id):
+            assert split_of(node) == t.split, (t.edge_kind, node)
+        if t.split != "train":
+            held_out |= {t.anchor_id, t.positive_id, t.negative_id}
+    training = {n for t in triplets if t.split == "train" for n in (t.anchor_id, t.positive_id, t.negative_id)}
+    assert held_out and not held_out & training
+    assert {t.split for t in triplets} == {"train", "val", "test"}
+
+
+def test_negatives_are_far_from_the_positive_and_unlinked_to_the_anchor(toy) -> None:
+    nodes, edges, triplets = toy
+    G = nx.Graph()
+    G.add_nodes_from(n.id for n in nodes)
+    G.add_edges_from((e.src, e.dst) for e in edges)
+    for t in triplets:
+        assert t.negative_id not in (t.anchor_id, t.positive_id)
+        assert not G.has_edge(t.anchor_id, t.negative_id)
+        try:
+            assert nx.shortest_path_length(G, t.positive_id, t.negative_id) >= 3, t
+        except nx.NetworkXNoPath:
+            pass
+
+
+def test_negatives_are_lexically_close_to_the_anchor(toy) -> None:
+    _, _, triplets = toy
+    texts = sorted({t.positive for t in triplets})
+
+    def overlap(a: str, b: str) -> float:
+        x, y = set(tokenize(a)), set(tokenize(b))
+        return len(x & y) / max(1, len(x | y))
+
+    hard = sum(overlap(t.anchor, t.negative) for t in triplets) / len(triplets)
+    rand = sum(overlap(t.anchor, texts[i * 7 % len(texts)]) for i, t in enumerate(triplets)) / len(triplets)
+    assert hard > 1.5 * rand
+
+
+def test_a_near_duplicate_of_the_positive_is_never_its_negative() -> None:
+    nodes, edges = build_graph()
+    original = next(n for n in nodes if n.id == note_id("vault", "retry/retry 2.md"))
+    copy = Node(note_id("vault", "elsewhere/copy.md"), NodeKind.NOTE, "copy", root="vault",
+                path="elsewhere/copy.md", text=original.text + " ")
+    triplets = mine_from_graph([*nodes, copy], edges, negatives=3, split_fractions=(1.0, 0.0, 0.0))
+    about = [t for t in triplets if t.positive_id == original.id]
+    assert about and all(t.negative_id != copy.id for t in about)
+    assert any(t.negative_id == copy.id for t in triplets)  # it is a fine negative for others
+
+
+def test_link_anchor_is_the_sentence_around_the_link(toy) -> None:
+    _, _, triplets = toy
+    links = [t for t in triplets if t.edge_kind == "LINKS_TO"]
+    assert links
+    for t in links:
+        assert t.anchor.startswith("See ") and "[[" not in t.anchor
+        assert t.anchor.split()[1] in t.positive  # the link text names the target
+
+
+def test_definition_pairs_a_signature_and_docstring_with_the_body(toy) -> None:
+    _, _, triplets = toy
+    t = next(t for t in triplets if t.edge_kind == "DEFINITION")
+    assert t.anchor.startswith(t.anchor_id.split("::")[1])
+    assert t.positive.startswith("def ") and '""""""' not in t.positive
+
+
+def test_feedback_gives_query_triplets_with_skipped_results_as_negatives() -> None:
+    nodes, edges = build_graph()
+    opened, skipped = note_id("vault", "cache/cache 1.md"), note_id("vault", "queue/queue 4.md")
+    feedback = [Judgement("lru eviction policy", opened, [skipped], 1),
+                ("stale hits", opened, [], 0),
+                Judgement("gone", "note:vault/missing.md", [], 0)]
+    stats = MiningStats()
+    triplets = mine_from_graph(nodes, edges, feedback=feedback, stats=stats)
+    found = [t for t in triplets if t.edge_kind == "FEEDBACK"]
+    assert {t.anchor for t in found} == {"lru eviction policy", "stale hits"}
+    assert all(t.positive_id == opened and t.split == split_of(opened) for t in found)
+    first = next(t for t in found if t.anchor == "lru eviction policy")
+    assert (first.negative_id == skipped) == (split_of(skipped) == split_of(opened))
+    assert stats.feedback_missing == 1
+
+
+def test_mining_is_deterministic_and_fingerprinted(toy) -> None:
+    nodes, edges, triplets = toy
+    again = mine_from_graph(list(reversed(nodes)), list(reversed(edges)), negatives=2)
+    assert again == triplets
+    assert fingerprint(again) == fingerprint(triplets)
+    assert fingerprint(triplets[1:]) != fingerprint(triplets)
+
+
+def test_more_negatives_give_more_distinct_triplets(toy) -> None:
+    nodes, edges, two = toy
+    one = mine_from_graph(nodes, edges, negatives=1)
+    assert len(one) < len(two) <= 2 * len(one)
+    keys = [(t.anchor, t.positive_id, t.negative_id) for t in two]
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize("kwargs", [{"negatives": 0}, {"split_fractions": (0.5, 0.5, 0.5)},
+                                    {"split_fractions": (1.0, 0.0)}])
+def test_bad_arguments_are_config_errors(kwargs) -> None:
+    with pytest.raises(ConfigError):
+        mine_from_graph([], [], **kwargs)
+
+
+def test_ingested_fixtures_give_triplets(ingested_store) -> None:
+    stats = MiningStats()
+    triplets = mine_triplets(ingested_store, stats=stats)
+    assert triplets
+    assert {"SECTION", "LINKS_TO"} <= set(stats.pairs)
+    for t in triplets:
+        assert t.anchor and t.positive and t.negative and t.anchor != t.positive
