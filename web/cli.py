@@ -1,4 +1,4 @@
-"""``kg serve``: the web UI and JSON API (part of the composition root)."""
+"""``kg serve``: the web UI and JSON API (registered by ``kg/cli.py`` from ``web.cli``; part of the composition root)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,182 @@
+"""What the pages and the API do, shared so the HTML page and its JSON twin cannot drift:
+search, run a Cypher query, record feedback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from flask import request
+
+from kg.errors import ConfigError, QueryTooLarge
+from kg.model import NodeKind
+from web.http import MAX_K, MAX_QUERY_CHARS, int_arg, list_arg
+from web.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_CYPHER_CHARS = 20_000
+MAX_PARAMS = 100
+
+
+def search_from_args(svc: Services) -> dict[str, Any]:
+    """Run the search the query string asks for (``q``, ``k``, ``kind``, ``root``, ``tag``).
+
+    Returns:
+        ``{"query", "k", "filters", "results", "elapsed_ms"}``; results as ``kg search --json``.
+
+    Raises:
+        ConfigError: an unknown kind, or a query that is too long.
+    """
+    query = (request.args.get("q") or "").strip()
+    k = int_arg("k", 10, 1, MAX_K)
+    kinds = _kinds(list_arg("kind"))
+    filters = {"kind": [x.value for x in kinds], "root": list_arg("root"), "tag": list_arg("tag")}
+    if len(query) > MAX_QUERY_CHARS:
+        raise ConfigError(f"the query has {len(query)} characters; at most {MAX_QUERY_CHARS} are searched")
+    out: dict[str, Any] = {"query": query, "k": k, "filters": filters, "results": [], "elapsed_ms": 0.0}
+    if not query:
+        return out
+    started = time.perf_counter()
+    results = svc.searcher.search(query, k=k, kinds=filters["kind"] or None, roots=filters["root"] or None,
+                                  tags=filters["tag"] or None)
+    out["results"] = [r.to_json() for r in results[:k]]
+    out["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return out
+
+
+def query_terms(query: str, result: dict[str, Any]) -> list[str]:
+    """The terms to mark in a result's snippet: what the searcher says matched, else the query's words."""
+    matched = result.get("matched")
+    if isinstance(matched, (list, tuple)) and matched:
+        return [str(m) for m in matched]
+    return [w for w in re.findall(r"\w+", query) if len(w) > 1]
+
+
+def _kinds(names: list[str]) -> list[NodeKind]:
+    allowed = {k.value.lower(): k for k in NodeKind}
+    out = []
+    for name in names:
+        kind = allowed.get(name.lower())
+        if kind is None:
+            raise ConfigError(f"unknown kind {name!r}; use one of: {', '.join(k.value for k in NodeKind)}")
+        out.append(kind)
+    return out
+
+
+def run_cypher(svc: Services, query: Any, params: Any, max_rows: Any = None) -> dict[str, Any]:
+    """Run one read-only console query under the settings' time limit and row cap.
+
+    Returns:
+        ``{"query", "params", "columns", "rows", "truncated", "row_cap", "timeout_ms",
+        "elapsed_ms", "notice", "graph"}``; ``notice`` says which limit was hit.
+
+    Raises:
+        ConfigError: the query is empty or the parameters are not a JSON object.
+        QueryTooLarge: the query text is too long.
+        ReadOnlyViolation, QueryTimeout, QueryError: from the store.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise ConfigError("give a Cypher query, e.g. MATCH (n:Note) RETURN n.name LIMIT 10")
+    if len(query) > MAX_CYPHER_CHARS:
+        raise QueryTooLarge(f"the query has {len(query)} characters; the limit is {MAX_CYPHER_CHARS}")
+    params = parse_params(params)
+    cap = svc.settings.max_rows
+    if max_rows not in (None, ""):
+        try:
+            cap = max(1, min(cap, int(max_rows)))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"max_rows must be an integer, not {max_rows!r}") from exc
+    timeout_ms = svc.settings.query_timeout_ms
+    result = svc.store.query(query, params, timeout_ms=timeout_ms, max_rows=cap)
+    notice = ""
+    if result.truncated:
+        notice = f"Stopped at the row cap: only the first {cap} rows are shown (KG_MAX_ROWS is {svc.settings.max_rows})."
+    return {"query": query, "params": params, "columns": result.columns, "rows": result.rows,
+            "truncated": result.truncated, "row_cap": cap, "timeout_ms": timeout_ms,
+            "elapsed_ms": round(result.elapsed_ms, 2), "notice": notice,
+            "graph": rows_graph(result.rows)}
+
+
+def parse_params(params: Any) -> dict[str, Any]:
+    """Query parameters: a dict, or JSON text of one (empty means none).
+
+    Raises:
+        ConfigError: not a JSON object, or too many parameters.
+    """
+    if params in (None, ""):
+        return {}
+    if isinstance(params, str):
+        try:
+            params = json.loads(params)
+        except ValueError as exc:
+            raise ConfigError(f"parameters must be a JSON object: {exc}") from exc
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise ConfigError('parameters must be a JSON object, e.g. {"name": "Retry"}')
+    if len(params) > MAX_PARAMS:
+        raise ConfigError(f"at most {MAX_PARAMS} parameters")
+    return params
+
+
+def rows_graph(rows: list[list[Any]]) -> dict[str, Any]:
+    """The nodes and relationships found in result rows (paths included), for the graph view."""
+    nodes: dict[str, dict[str, Any]] = {}
+    rels: dict[str, dict[str, Any]] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            kind = value.get("_type")
+            if kind == "node":
+                nodes[value["_eid"]] = {"eid": value["_eid"], "id": value.get("id"), "kind": value.get("_label"),
+                                        "label": value.get("qualname") or value.get("heading") or value.get("name")
+                                        or value.get("id") or value["_eid"]}
+            elif kind == "rel":
+                key = value.get("_eid") or f"{value['_src']}>{value['_dst']}:{value.get('_label')}"
+                rels[key] = {"src": value["_src"], "dst": value["_dst"], "kind": value.get("_label")}
+            elif kind == "path":
+                for item in value.get("nodes", []) + value.get("rels", []):
+                    visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    for row in rows:
+        visit(row)
+    edges = [r for r in rels.values() if r["src"] in nodes and r["dst"] in nodes]
+    return {"nodes": list(nodes.values()), "edges": edges}
+
+
+def record_feedback(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
+    """Record one feedback event: ``search``, ``open`` or ``dwell``.
+
+    Raises:
+        ConfigError: an unknown event or missing fields.
+    """
+    event = body.get("event")
+    log_ = svc.feedback
+    try:
+        if event == "search":
+            results = body.get("results")
+            if not isinstance(results, list):
+                raise ConfigError('a search event needs "results": the list of node ids shown')
+            return {"search_id": log_.record_search(str(body.get("query") or ""), results)}
+        if event == "open":
+            open_id = log_.record_open(int(body["search_id"]), str(body["node_id"]), int(body.get("position", 0)),
+                                       _opt_int(body.get("dwell_ms")))
+            return {"open_id": open_id}
+        if event == "dwell":
+            log_.record_dwell(int(body["open_id"]), int(body["dwell_ms"]))
+            return {}
+    except KeyError as exc:
+        raise ConfigError(f"a {event} event needs {exc.args[0]!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad {event} event: {exc}") from exc
+    raise ConfigError('"event" must be "search", "open" or "dwell"')
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,121 @@
+"""HTTP helpers shared by the blueprints: JSON twins, one error shape, bounded inputs.
+
+Every HTML page has a JSON twin: the same URL with ``?format=json`` (or the ``/api``
+route). Errors are one JSON shape ``{"ok": false, "error": ..., "status": ...}`` for API
+and JSON requests, and one HTML page for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, SecurityError, UnsupportedMediaType
+
+from kg.errors import ConfigError, KgError
+
+log = logging.getLogger(__name__)
+
+MAX_K = 100
+MAX_QUERY_CHARS = 500
+
+
+def node_url(node_id: str, **params: Any) -> str:
+    """The page of a node. Ids hold '/', ':', '#', '?': everything but '/' and ':' is encoded."""
+    url = "/node/" + quote(node_id, safe="/:")
+    query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items() if v is not None)
+    return f"{url}?{query}" if query else url
+
+
+def wants_json() -> bool:
+    """API routes, ``?format=json`` and clients that prefer JSON get JSON."""
+    if request.path.startswith("/api/") or request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def page(template: str, data: dict[str, Any], **html_only: Any) -> Response | str:
+    """Render ``template`` with ``data``, or return ``data`` as JSON for the JSON twin."""
+    if wants_json():
+        return jsonify({"ok": True, **data})
+    return render_template(template, **{**data, **html_only})
+
+
+def error_response(status: int, message: str) -> tuple[Response | str, int]:
+    """The one error shape, as JSON or as the error page."""
+    if wants_json():
+        return jsonify({"ok": False, "error": message, "status": status}), status
+    return render_template("error.html", status=status, error=message), status
+
+
+def handle_kg_error(exc: KgError) -> tuple[Response | str, int]:
+    status = int(getattr(exc, "status", 500))
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.path, exc)
+    return error_response(status, str(exc))
+
+
+def handle_http_error(exc: HTTPException) -> tuple[Response | str, int] | Response:
+    """An HTTP error (404, 405, 413, 415, ...) in the one error shape."""
+    if exc.code is None:  # a RoutingException (e.g. a redirect) is a response already
+        return exc.get_response()
+    if isinstance(exc, SecurityError):  # an untrusted Host: no page can be built for it
+        return jsonify({"ok": False, "error": exc.description, "status": 400}), 400
+    response, status = error_response(exc.code, exc.description or exc.name)
+    if exc.code == 401 and isinstance(response, Response):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
+    return response, status
+
+
+def handle_unexpected(exc: Exception) -> tuple[Response | str, int]:
+    log.exception("%s %s failed", request.method, request.path)
+    return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object.
+
+    Raises:
+        UnsupportedMediaType: the body is not ``application/json``.
+        ConfigError: it is not a JSON object.
+    """
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ConfigError("the body must be a JSON object")
+    return data
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query argument, clamped to [low, high].
+
+    Raises:
+        ConfigError: it is not an integer.
+    """
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"?{name}= must be an integer, not {raw!r}") from exc
+    return max(low, min(high, value))
+
+
+def list_arg(name: str) -> list[str]:
+    """A repeatable or comma-separated query argument (``?kind=Note&kind=Heading``, ``?kind=Note,Heading``)."""
+    values: list[str] = []
+    for raw in request.args.getlist(name):
+        values += [v.strip() for v in raw.split(",") if v.strip()]
+    return list(dict.fromkeys(values))
+
+
+def json_twin_url() -> str:
+    """This page's URL with ``format=json``: the link to its JSON twin."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "partial", "from", "pos")]
+    args.append(("format", "json"))
+    return request.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args)
