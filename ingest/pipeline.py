@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ingest.discover import Found, discover
@@ -101,7 +102,11 @@ class Pipeline:
             self.state.set_root(name, directory)
             self._scan_root(name, directory, report)
         self.state.commit()
-        self.refresh(report)
+        if report.files.keys() - {"unchanged"} or self.state.is_dirty() or not self.state.stored_count():
+            self.refresh(report)
+        else:  # nothing changed on disk: the graph is already right
+            counts = self.state.stored_counts()
+            report.nodes, report.edges = counts
         report.seconds = time.perf_counter() - started
         return report
 
@@ -255,15 +260,21 @@ class Pipeline:
         # Deleting a node detaches its edges: they are gone from the store as well.
         alive = {k: v for k, v in stored_edges.items() if k[0] not in gone_ids and k[2] not in gone_ids}
         fps = {key: edge.fingerprint() for key, edge in edges.items()}
-        put_edges = [e for key, e in edges.items() if key not in alive or alive[key][2] != fps[key]]
+        new_edges = [e for key, e in edges.items() if key not in alive]
+        changed_edges = [e for key, e in edges.items() if key in alive and alive[key][2] != fps[key]]
+        put_edges = new_edges + changed_edges
         del_edges = [_edge_stub(k, v) for k, v in alive.items() if k not in edges]
         if not (gone or put_nodes or put_edges or del_edges):
             return
+        new_nodes = [n for n in put_nodes if n.id not in stored_nodes or n.id in gone_ids]
+        changed_nodes = [n for n in put_nodes if n.id in stored_nodes and n.id not in gone_ids]
         self.state.set_dirty(True)
         self._batched("delete edges", del_edges, self.store.delete_edges)
         self._batched("delete nodes", gone, self.store.delete_nodes)
-        self._batched("write nodes", put_nodes, self.store.upsert_nodes)
-        self._batched("write edges", put_edges, self.store.upsert_edges)
+        self._batched("write nodes", new_nodes, partial(self.store.upsert_nodes, fresh=True))
+        self._batched("update nodes", changed_nodes, self.store.upsert_nodes)
+        self._batched("write edges", new_edges, partial(self.store.upsert_edges, fresh=True))
+        self._batched("update edges", changed_edges, self.store.upsert_edges)
         self.state.apply_mirror(
             [i for i, _ in gone], [(n.id, n.kind.value, n.hash) for n in put_nodes],
             [k for k in stored_edges if k not in alive] + [e.key for e in del_edges],
@@ -274,6 +285,8 @@ class Pipeline:
                               edges_deleted=len(del_edges), edges_written=len(put_edges))
 
     def _batched(self, stage: str, items: list, write: Callable[[list], None]) -> None:
+        # Sorted by kind (and endpoint kinds), so a batch touches as few tables as possible.
+        items = sorted(items, key=_table_key)
         size = max(1, self.options.batch_size)
         for start in range(0, len(items), size):
             self.progress(stage, start, len(items))
@@ -287,6 +300,14 @@ class Pipeline:
         self.state.replace_mirror(nodes, edges)
         self.state.commit()
         self.state.set_dirty(False)
+
+
+def _table_key(item: Node | Edge | tuple[str, NodeKind]) -> tuple[str, ...]:
+    if isinstance(item, Edge):
+        return (item.kind.value, item.src_kind.value, item.dst_kind.value)
+    if isinstance(item, Node):
+        return (item.kind.value,)
+    return (NodeKind(item[1]).value,)
 
 
 def _add_nodes(nodes: dict[str, Node], new: Iterable[Node]) -> None:

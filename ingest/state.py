@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -87,6 +88,15 @@ class IngestState:
     def stored_edges(self) -> dict[tuple[str, str, str], tuple[str, str, str]]:
         rows = self.db.execute("SELECT src, kind, dst, src_kind, dst_kind, fp FROM stored_edges")
         return {(s, k, d): (sk, dk, fp) for s, k, d, sk, dk, fp in rows}
+
+    def stored_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM stored_nodes").fetchone()[0]
+
+    def stored_counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Nodes and edges the store holds, by kind."""
+        nodes = Counter(dict(self.db.execute("SELECT kind, count(*) FROM stored_nodes GROUP BY kind")))
+        edges = Counter(dict(self.db.execute("SELECT kind, count(*) FROM stored_edges GROUP BY kind")))
+        return nodes, edges
 
     def replace_mirror(self, nodes: Iterable[tuple[str, str, str]],
                        edges: Iterable[tuple[str, str, str, str, str, str]]) -> None:

@@ -200,9 +200,10 @@ class Edge:
 
     def fingerprint(self) -> str:
         """A hash of everything about the edge, to tell a changed edge from an unchanged one."""
-        row = self.row()
-        row.update(kind=self.kind.value, sk=self.src_kind.value, dk=self.dst_kind.value)
-        return content_hash(json.dumps(row, sort_keys=True, default=str))
+        return content_hash(repr((
+            self.src, self.kind.value, self.dst, self.src_kind.value, self.dst_kind.value, self.alias,
+            self.subpath, self.ambiguous, self.resolved, float(self.confidence), self.how, self.line,
+            sorted(self.props.items()))))
 
     @classmethod
     def from_row(cls, kind: str, src_kind: str, dst_kind: str, row: dict[str, Any]) -> Edge:

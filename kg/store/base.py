@@ -69,16 +69,22 @@ class GraphStore(Protocol):
         """Apply pending numbered schema migrations; return the numbers applied."""
         ...
 
-    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
-        """Create nodes or update them in place by id (their edges survive)."""
+    def upsert_nodes(self, nodes: Sequence[Node], *, fresh: bool = False) -> None:
+        """Create nodes or update them in place by id (their edges survive).
+
+        ``fresh=True`` promises that none of them exists yet, so a store may skip its lookup.
+        """
         ...
 
     def delete_nodes(self, nodes: Iterable[tuple[str, NodeKind]]) -> None:
         """Delete nodes by (id, kind), with every edge touching them."""
         ...
 
-    def upsert_edges(self, edges: Sequence[Edge]) -> None:
-        """Create edges, or update the one edge with the same (src, kind, dst)."""
+    def upsert_edges(self, edges: Sequence[Edge], *, fresh: bool = False) -> None:
+        """Create edges, or update the one edge with the same (src, kind, dst).
+
+        ``fresh=True`` promises that none of them exists yet, so a store may skip its lookup.
+        """
         ...
 
     def delete_edges(self, edges: Iterable[Edge]) -> None:

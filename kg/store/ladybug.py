@@ -127,13 +127,13 @@ class LadybugStore:
         rows = self._rows(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) RETURN n.id", {"ids": ids})
         return {r[0] for r in rows}
 
-    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+    def upsert_nodes(self, nodes: Sequence[Node], *, fresh: bool = False) -> None:
         by_kind: dict[NodeKind, dict[str, Node]] = defaultdict(dict)
         for node in nodes:
             by_kind[node.kind][node.id] = node  # last one wins within a batch
         with self._write_lock:
             for kind, group in by_kind.items():
-                existing = self._existing_ids(kind, list(group))
+                existing = set() if fresh else self._existing_ids(kind, list(group))
                 fresh = [n.row() for i, n in group.items() if i not in existing]
                 stale = [n.row() for i, n in group.items() if i in existing]
                 if fresh:
@@ -162,11 +162,12 @@ class LadybugStore:
             for kind, ids in by_kind.items():
                 self._run(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) DETACH DELETE n", {"ids": ids})
 
-    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+    def upsert_edges(self, edges: Sequence[Edge], *, fresh: bool = False) -> None:
         groups = _group_edges(edges)
         with self._write_lock:
             for (kind, sk, dk), rows in groups.items():
-                self._delete_edge_rows(kind, sk, dk, rows)
+                if not fresh:
+                    self._delete_edge_rows(kind, sk, dk, rows)
                 self._copy_edges(kind, sk, dk, rows)
 
     def _copy_edges(self, kind: EdgeKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> None:

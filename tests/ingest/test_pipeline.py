@@ -123,18 +123,20 @@ def test_kill_9_during_ingest_then_rerun_matches_a_clean_run(tmp_path: Path) -> 
     from bench.gen_vault import generate
 
     vault = tmp_path / "gen"
-    generate(vault, notes=300, links=3000)
-    env = {**os.environ, "KG_BATCH_SIZE": "20"}
+    generate(vault, notes=150, links=1500)
+    env = {**os.environ, "KG_BATCH_SIZE": "100"}
     cmd = [sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "killed"), "ingest", str(vault), "--no-index"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "killed" / "ingest.sqlite"
-    deadline = time.time() + 120
+    deadline, caught_writing = time.time() + 120, False
     while time.time() < deadline and proc.poll() is None:
         if state.exists() and _is_dirty(state):
+            caught_writing = True
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert caught_writing and proc.returncode == -signal.SIGKILL, "the ingest was not killed mid-write"
     rerun = subprocess.run(cmd[:-1] + ["--no-index", "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     clean = subprocess.run([sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "clean"), "stats", "--json"],
