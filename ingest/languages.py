@@ -38,6 +38,7 @@ class LanguageSpec:
         dotted_relative: whether a module written with leading dots is relative to the
             importing package (Python: ``from ..pkg import x`` has level 2).
         path_separator: how the language writes a path inside a name (``::`` in Rust).
+        query_file: the stem of its query file when it shares another's (TSX uses TypeScript's).
     """
 
     name: str
@@ -48,6 +49,7 @@ class LanguageSpec:
     comment_docs: bool = True
     dotted_relative: bool = False
     path_separator: str = "."
+    query_file: str = ""
 
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -58,7 +60,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
     "typescript": LanguageSpec("typescript", "tree_sitter_typescript", "language_typescript",
                                family="javascript", self_names=("this",)),
     "tsx": LanguageSpec("tsx", "tree_sitter_typescript", "language_tsx", family="javascript",
-                        self_names=("this",)),
+                        self_names=("this",), query_file="typescript"),
     "go": LanguageSpec("go", "tree_sitter_go", family="go"),
     "rust": LanguageSpec("rust", "tree_sitter_rust", family="rust", self_names=("self", "Self"),
                          path_separator="::"),
@@ -109,7 +111,7 @@ def query(name: str) -> Query:
     Raises:
         IngestError: the query file is missing or does not compile against the grammar.
     """
-    path = QUERY_DIR / f"{name}.scm"
+    path = QUERY_DIR / f"{spec(name).query_file or name}.scm"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -1,4 +1,4 @@
-; TypeScript tags for the kg code graph (tsx.scm is the same query for the TSX grammar).
+; TypeScript tags for the kg code graph (also used for TSX: the TSX grammar shares these node types).
 ; Capture names are documented in ingest/code.py.
 
 (comment) @doc.comment

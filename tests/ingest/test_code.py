@@ -38,8 +38,9 @@ def refs(pf: ParsedFile, kind: EdgeKind) -> set[tuple[str, str]]:
 def test_language_table_covers_every_query_file():
     assert language_for("a/b.tsx") == "tsx" and language_for("x.JSX") == "javascript"
     assert language_for("README.md") is None
-    for name in LANGUAGES:
-        assert (Path(__file__).parents[2] / "ingest" / "queries" / f"{name}.scm").is_file()
+    for name, spec in LANGUAGES.items():
+        stem = spec.query_file or name
+        assert (Path(__file__).parents[2] / "ingest" / "queries" / f"{stem}.scm").is_file()
 
 
 def test_python_definitions_nesting_and_docs():
