@@ -89,6 +89,9 @@ def migrate(settings: Settings, to: str, replace: bool, batch_size: int | None) 
     if to == settings.backend:
         raise ConfigError(f"the current backend is already {to!r}: choose the other one with --to, "
                           f"or the source with --backend")
+    if settings.backend == "ladybug" and not (settings.db / "graph").exists():
+        raise ConfigError(f"there is no graph at {settings.db / 'graph'} to copy: "
+                          f"ingest first, or point --db / $KG_DB at it")
     size = batch_size or settings.batch_size
     target_settings = settings.with_(backend=to, batch_size=size)
     started = time.perf_counter()
