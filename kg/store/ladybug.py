@@ -9,6 +9,7 @@ the database itself refuses writes, with a query timeout and a row cap.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import threading
@@ -16,6 +17,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -392,6 +394,10 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, Decimal):  # sum() over INT64 is an INT128, which arrives as Decimal
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
     return str(value)
 
 

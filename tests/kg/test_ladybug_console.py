@@ -71,3 +71,8 @@ def test_nodes_and_relationships_come_back_tagged(lb: LadybugStore) -> None:
     assert a["_type"] == "node" and a["_label"] == "Note" and a["id"] == "note:v/n0.md"
     assert e["_type"] == "rel" and e["_label"] == "LINKS_TO"
     assert (e["_src"], e["_dst"]) == (a["_eid"], b["_eid"])
+
+
+def test_aggregates_and_dates_come_back_as_json_values(lb: LadybugStore) -> None:
+    row = lb.query("UNWIND [1, 2, 3] AS x RETURN sum(x), avg(x), date('2024-01-31')").rows[0]
+    assert row == [6, 2.0, "2024-01-31"]
