@@ -13,7 +13,7 @@ PORT ?= 5000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run example test browser bench clean
+.PHONY: setup run example test browser bench static clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,14 @@ browser:
 test: setup browser
 	$(PY) -m pytest -q
 
+# The main benchmarks (minutes each); the others are listed in README.md.
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_code.py
+
+# Re-vendor cytoscape.js from npm (the vendored copy is committed; only needed to upgrade it).
+static:
+	bash web/build_static.sh
 
 clean:
 	rm -rf $(VENV) $(DB) .pytest_cache test-output
