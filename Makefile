@@ -46,7 +46,7 @@ test: setup browser
 # The main benchmarks (minutes each); the others are listed in README.md.
 bench: setup
 	$(PY) bench/bench_ingest.py
-	$(PY) bench/bench_code.py
+	$(PY) -m bench.bench_code
 
 # Re-vendor cytoscape.js from npm (the vendored copy is committed; only needed to upgrade it).
 static:
