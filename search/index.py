@@ -1,0 +1,420 @@
+"""The search index: exact-cosine vectors in a NumPy matrix, BM25 in SQLite FTS5.
+
+One folder (``<db>/search``) holds:
+
+``index.sqlite``   ``items`` (one row per searchable node: its hash and what a result shows),
+                   ``fts`` (FTS5 over code-aware tokens: name, path and body columns, so the
+                   name can weigh more than the body), ``emb_cache`` (vectors by content hash
+                   of the embedded text and encoder name@version) and ``meta``.
+``vectors.npy``    float32 matrix, one unit-length row per node.
+``vectors.json``   which node each row is, the hash of the text it embeds, and the encoder.
+
+``SearchIndex.sync`` makes the index equal to the store's searchable nodes by comparing
+node hashes: only new or changed nodes are re-tokenized, and only texts without a cached
+vector for the current encoder are embedded — so a re-ingest embeds what changed, a new
+model embeds everything once, and switching back to an earlier model is free.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embed.encoder import Encoder
+from kg.errors import SearchError
+from kg.model import SEARCHABLE_KINDS, Node, NodeKind, content_hash
+from kg.store.base import GraphStore
+from search.tokenize import code_tokens
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+EMBED_CHARS = 700  # the model reads 128 tokens; this is a little more than that
+BODY_CHARS = 20_000  # BM25 reads this much of a node's text
+SNIPPET_CHARS = 2_000  # kept per node for result snippets
+ENCODE_CHUNK = 512
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS items (
+    rid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL,
+    root TEXT, path TEXT, name TEXT, qualname TEXT, heading TEXT, hpath TEXT, title TEXT,
+    line INTEGER, text TEXT, text_hash TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    name, path, body, kind UNINDEXED, root UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS emb_cache (
+    encoder TEXT NOT NULL, text_hash TEXT NOT NULL, vec BLOB NOT NULL,
+    PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID;
+"""
+ITEM_COLUMNS = ("id", "kind", "root", "path", "name", "qualname", "heading", "hpath", "title", "line", "text")
+
+
+@dataclass
+class SyncReport:
+    """What one ``SearchIndex.sync`` did."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0  # texts run through the encoder
+    from_cache: int = 0  # vectors found in the embedding cache
+    kept: int = 0  # matrix rows kept as they were
+    encoder: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the index knows of one node: enough to show a result without the store."""
+
+    id: str
+    kind: str
+    root: str
+    path: str
+    name: str
+    qualname: str
+    heading: str  # the heading's own text (headings only)
+    hpath: str  # "H1 > H2": the heading path (headings only)
+    title: str  # the note's title (vault nodes only)
+    line: int | None
+    text: str
+
+
+def encoder_key(encoder: Encoder) -> str:
+    """Name and version: the key under which an encoder's vectors are cached."""
+    return f"{encoder.name}@{encoder.version}"
+
+
+def note_title(node: Node) -> str:
+    """The title of the note a vault node belongs to (frontmatter title, else the file name)."""
+    title = node.props.get("title") if node.kind == NodeKind.NOTE else None
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    stem = node.path.rsplit("/", 1)[-1]
+    return stem[:-3] if stem.endswith(".md") else stem
+
+
+def heading_path(node: Node) -> str:
+    """``H1 > H2`` for a heading node (from its id), else its ``heading`` field."""
+    if node.kind == NodeKind.HEADING and "#" in node.id:
+        return " > ".join(p for p in node.id.split("#")[1:] if p)
+    return node.heading
+
+
+def embed_text(node: Node) -> str:
+    """The compact text embedded for a node (truncated to about what the model reads).
+
+    A heading reads "note title > heading path: section text", a definition "qualname
+    signature docstring body", a note "title: text"; parts the node's text already starts
+    with are not repeated.
+    """
+    kind, text = node.kind, node.text.strip()
+    if kind == NodeKind.HEADING:
+        hpath = heading_path(node)
+        text = text[len(hpath):].lstrip() if text.startswith(hpath) else text
+        head = f"{note_title(node)} > {hpath}"
+    elif kind in (NodeKind.NOTE, NodeKind.BLOCK):
+        head = note_title(node)
+        text = text[len(head):].lstrip() if text.startswith(head) else text
+    elif kind == NodeKind.FILE:
+        head, text = node.path, (node.doc or text.removeprefix(node.path).lstrip())
+    else:  # class / function: qualified name, signature, docstring, start of body
+        qualname = node.qualname or node.name
+        head = f"{qualname}{node.signature and ' ' + node.signature}"
+        if text.startswith(qualname):
+            head, text = "", text
+        elif node.doc and node.doc not in text:
+            text = f"{node.doc}\n{text}"
+    flat = " ".join(text.split())
+    return (f"{head}: {flat}" if head else flat)[:EMBED_CHARS]
+
+
+def _fields(node: Node) -> tuple[str, str, str]:
+    """The name, path and body columns for FTS5 (code-aware tokens, space-separated)."""
+    names = [node.name, node.qualname, heading_path(node) if node.kind == NodeKind.HEADING else ""]
+    if node.kind == NodeKind.NOTE:
+        names.append(note_title(node))
+        names.extend(str(a) for a in node.props.get("aliases") or [] if isinstance(a, str))
+    path = f"{node.path} {note_title(node) if node.kind in (NodeKind.HEADING, NodeKind.BLOCK) else ''}"
+    body = f"{node.signature} {node.doc} {node.text[:BODY_CHARS]}"
+    return (" ".join(code_tokens(" ".join(names))), " ".join(code_tokens(path)),
+            " ".join(code_tokens(body)))
+
+
+class SearchIndex:
+    """Vectors and BM25 over the searchable nodes of a graph. Open with ``SearchIndex.open``."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> SearchIndex:
+        """Open (creating if needed) the index folder.
+
+        Raises:
+            SearchError: the folder cannot be created or the database is unreadable.
+        """
+        path = Path(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path / "index.sqlite", check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_DDL)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+            conn.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise SearchError(f"cannot open the search index at {path}: {exc} "
+                              "(delete the folder and run `kg index` to rebuild it)") from exc
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._conn:
+                yield self._conn
+        except sqlite3.Error as exc:
+            raise SearchError(f"search index {self.path}: {exc}") from exc
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        """Grows by one on every sync that changed something; searchers reload when it does."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def items(self) -> dict[str, Item]:
+        """Every indexed node's display data, by id (``text`` left empty: see ``texts``)."""
+        cols = ", ".join(ITEM_COLUMNS[:-1])
+        rows = self._conn.execute(f"SELECT {cols} FROM items")
+        return {r[0]: Item(*(v or "" for v in r[:-1]), line=r[-1], text="") for r in rows}
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The start of the text of some nodes (for snippets), by id."""
+        out: dict[str, str] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._conn.execute(
+                f"SELECT id, text FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update((i, t or "") for i, t in rows)
+        return out
+
+    def vectors(self) -> tuple[list[str], np.ndarray, str]:
+        """(ids, matrix, encoder key) as last written; an empty matrix before the first sync."""
+        state = self._read_state()
+        if not state["ids"]:
+            return [], np.zeros((0, 0), dtype=np.float32), state["encoder"]
+        try:
+            matrix = np.load(self.path / "vectors.npy", mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise SearchError(f"{self.path / 'vectors.npy'} is unreadable ({exc}); run `kg index`") from exc
+        if matrix.shape[0] != len(state["ids"]):
+            raise SearchError(f"{self.path}: vectors.npy has {matrix.shape[0]} rows for "
+                              f"{len(state['ids'])} ids; run `kg index` to repair it")
+        return state["ids"], np.ascontiguousarray(matrix), state["encoder"]
+
+    def bm25(self, terms_query: str, limit: int, *, kinds: Sequence[str] | None = None,
+             roots: Sequence[str] | None = None,
+             weights: tuple[float, float, float] = (8.0, 3.0, 1.0)) -> list[tuple[str, float]]:
+        """BM25 over the FTS5 table: (node id, score) best first, scores positive.
+
+        Args:
+            terms_query: an FTS5 MATCH expression (see ``search.tokenize.fts_query``).
+            limit: most rows to return.
+            kinds: node kinds to keep (NodeKind values, e.g. "Heading").
+            roots: root names to keep.
+            weights: column weights for name, path and body.
+        """
+        if not terms_query:
+            return []
+        where, params = ["fts MATCH ?"], [terms_query]
+        for col, values in (("kind", kinds), ("root", roots)):
+            if values:
+                where.append(f"fts.{col} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        sql = (f"SELECT items.id, bm25(fts, ?, ?, ?) AS s FROM fts JOIN items ON items.rid = fts.rowid "
+               f"WHERE {' AND '.join(where)} ORDER BY s LIMIT ?")
+        try:
+            rows = self._conn.execute(sql, [*weights, *params, int(limit)]).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"full-text query {terms_query!r} failed: {exc}") from exc
+        return [(r[0], -float(r[1])) for r in rows]
+
+    # -- sync ----------------------------------------------------------------------------
+
+    def sync(self, store: GraphStore, encoder: Encoder, *, progress: bool = False) -> SyncReport:
+        """Make the index equal to the store's searchable nodes.
+
+        Args:
+            store: the graph.
+            encoder: embeds texts that have no cached vector under its name@version.
+            progress: show a tqdm bar while embedding.
+
+        Returns:
+            Counts of added/changed/removed nodes and of texts embedded or found cached.
+
+        Raises:
+            SearchError: the index cannot be written.
+        """
+        started = time.perf_counter()
+        report = SyncReport(encoder=encoder_key(encoder))
+        nodes = {n.id: n for n in store.iter_nodes(list(SEARCHABLE_KINDS))}
+        known = dict(self._conn.execute("SELECT id, hash FROM items"))
+        removed = [i for i in known if i not in nodes]
+        fresh = [n for i, n in nodes.items() if known.get(i) != n.hash]
+        report.removed, report.unchanged = len(removed), len(nodes) - len(fresh)
+        report.added = sum(1 for n in fresh if n.id not in known)
+        report.changed = len(fresh) - report.added
+        with self._tx() as conn:
+            self._delete(conn, removed + [n.id for n in fresh if n.id in known])
+            self._insert(conn, fresh)
+        vectors_changed = self._sync_vectors(encoder, nodes, report, progress)
+        if removed or fresh or vectors_changed:
+            with self._tx() as conn:
+                conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
+                             "DO UPDATE SET value = excluded.value", (str(self.generation + 1),))
+        report.seconds = time.perf_counter() - started
+        log.info("search index synced: %s", report.as_dict())
+        return report
+
+    def _delete(self, conn: sqlite3.Connection, ids: list[str]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM fts WHERE rowid IN (SELECT rid FROM items WHERE id IN ({marks}))", chunk)
+            conn.execute(f"DELETE FROM items WHERE id IN ({marks})", chunk)
+
+    def _insert(self, conn: sqlite3.Connection, nodes: list[Node]) -> None:
+        for node in nodes:
+            title = note_title(node) if node.kind in (NodeKind.NOTE, NodeKind.HEADING, NodeKind.BLOCK) else ""
+            hpath = heading_path(node) if node.kind == NodeKind.HEADING else ""
+            heading = node.heading or hpath.rsplit(" > ", 1)[-1]
+            cur = conn.execute(
+                "INSERT INTO items (id, hash, kind, root, path, name, qualname, heading, hpath, title, line, "
+                "text, text_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (node.id, node.hash, node.kind.value, node.root, node.path, node.name, node.qualname,
+                 heading, hpath, title, node.start_line, node.text[:SNIPPET_CHARS],
+                 content_hash(embed_text(node))))
+            conn.execute("INSERT INTO fts (rowid, name, path, body, kind, root) VALUES (?,?,?,?,?,?)",
+                         (cur.lastrowid, *_fields(node), node.kind.value, node.root))
+
+    # -- vectors -------------------------------------------------------------------------
+
+    def _read_state(self) -> dict[str, Any]:
+        file = self.path / "vectors.json"
+        if not file.exists():
+            return {"encoder": "", "ids": [], "text_hashes": []}
+        try:
+            return json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("%s is unreadable (%s); vectors will be rebuilt from the cache", file, exc)
+            return {"encoder": "", "ids": [], "text_hashes": []}
+
+    def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
+                      progress: bool) -> bool:
+        key = encoder_key(encoder)
+        wanted = dict(self._conn.execute("SELECT id, text_hash FROM items ORDER BY rid"))
+        state = self._read_state()
+        old_rows: dict[str, int] = {}
+        if state["encoder"] == key and state["ids"] and self._matrix_rows() == len(state["ids"]):
+            old_rows = {i: r for r, (i, h) in enumerate(zip(state["ids"], state["text_hashes"]))
+                        if wanted.get(i) == h}
+        if len(old_rows) == len(wanted) == len(state["ids"]):
+            report.kept = len(old_rows)
+            return False
+        missing = {wanted[i] for i in wanted if i not in old_rows}
+        found = self._cached(key, sorted(missing))
+        report.from_cache = sum(1 for i in wanted if i not in old_rows and wanted[i] in found)
+        texts = {}
+        for node_id, text_hash in wanted.items():
+            if node_id not in old_rows and text_hash not in found and text_hash not in texts:
+                texts[text_hash] = embed_text(nodes[node_id])
+        found.update(self._embed(encoder, key, texts, progress))
+        report.embedded, report.kept = len(texts), len(old_rows)
+        self._write_matrix(key, wanted, old_rows, found, encoder.dim)
+        return True
+
+    def _matrix_rows(self) -> int:
+        try:
+            return int(np.load(self.path / "vectors.npy", mmap_mode="r").shape[0])
+        except (OSError, ValueError):
+            return -1
+
+    def _cached(self, key: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            rows = self._conn.execute(
+                f"SELECT text_hash, vec FROM emb_cache WHERE encoder = ? AND text_hash IN "
+                f"({','.join('?' * len(chunk))})", [key, *chunk])
+            out.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        return out
+
+    def _embed(self, encoder: Encoder, key: str, texts: dict[str, str],
+               progress: bool) -> dict[str, np.ndarray]:
+        if not texts:
+            return {}
+        hashes = list(texts)
+        # Longest first, in chunks: each chunk is committed to the cache, so an interrupted
+        # sync resumes where it stopped; sorting by length keeps padding per batch small.
+        hashes.sort(key=lambda h: -len(texts[h]))
+        bar = _bar(len(hashes), f"embedding ({encoder.name})") if progress else None
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), ENCODE_CHUNK):
+            chunk = hashes[start:start + ENCODE_CHUNK]
+            vecs = np.asarray(encoder.encode([texts[h] for h in chunk]), dtype=np.float32)
+            with self._tx() as conn:
+                conn.executemany("INSERT OR REPLACE INTO emb_cache VALUES (?, ?, ?)",
+                                 [(key, h, v.tobytes()) for h, v in zip(chunk, vecs)])
+            out.update(zip(chunk, vecs))
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        return out
+
+    def _write_matrix(self, key: str, wanted: dict[str, str], old_rows: dict[str, int],
+                      found: dict[str, np.ndarray], dim: int) -> None:
+        ids = list(wanted)
+        matrix = np.zeros((len(ids), dim), dtype=np.float32)
+        old = np.load(self.path / "vectors.npy", mmap_mode="r") if old_rows else None
+        for row, node_id in enumerate(ids):
+            if node_id in old_rows and old is not None:
+                matrix[row] = old[old_rows[node_id]]
+            else:
+                matrix[row] = found[wanted[node_id]]
+        del old
+        tmp = self.path / "vectors.tmp.npy"
+        np.save(tmp, matrix)
+        state = {"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]}
+        (self.path / "vectors.tmp.json").write_text(json.dumps(state))
+        os.replace(tmp, self.path / "vectors.npy")
+        os.replace(self.path / "vectors.tmp.json", self.path / "vectors.json")
+
+
+def _bar(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="text", leave=False)

@@ -1,0 +1,60 @@
+"""Loading encoders: the general model from its package, any sentence-transformers directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embed.encoder import Encoder, SentenceTransformerEncoder, general_model_dir, load_encoder, model_version
+from kg.errors import ModelError
+from tests.support.encoders import tiny_encoder
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Iterator[SentenceTransformerEncoder]:
+    """all-MiniLM-L6-v2, loaded once per session, on one torch thread."""
+    import torch
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    torch.set_num_threads(1)
+    encoder = load_encoder(None, device="cpu")
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    yield encoder
+
+
+@pytest.mark.slow
+def test_general_model_loads_offline_with_a_stable_version(minilm: SentenceTransformerEncoder) -> None:
+    assert isinstance(minilm, Encoder)
+    assert (minilm.name, minilm.dim) == ("all-MiniLM-L6-v2", 384)
+    assert minilm.version == model_version(general_model_dir()) + ".t128"
+    assert minilm.model.max_seq_length == 128
+
+
+@pytest.mark.slow
+def test_vectors_are_unit_length_and_meaningful(minilm: SentenceTransformerEncoder) -> None:
+    vectors = minilm.encode(["retry a failed request with exponential backoff",
+                             "back off and try the call again later", "pancake recipe with flour"])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+    assert minilm.encode([]).shape == (0, 384)
+
+
+def test_a_missing_model_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=str(tmp_path / "nope")):
+        load_encoder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="not a sentence-transformers model directory"):
+        load_encoder(tmp_path / "empty")
+
+
+def test_tiny_encoder_is_deterministic_and_counts_calls() -> None:
+    a, b = tiny_encoder(), tiny_encoder()
+    va, vb = a.encode(["getUserName", "user name"]), b.encode(["getUserName", "user name"])
+    assert np.array_equal(va, vb) and a.calls == 1 and a.texts_encoded == 2
+    assert float(va[0] @ va[1]) > 0.5
+    assert isinstance(a, Encoder)

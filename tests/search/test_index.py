@@ -1,0 +1,92 @@
+"""The search index: incremental sync, the embedding cache, BM25 over code-aware tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kg.model import NodeKind, def_id, note_id
+from kg.store.ladybug import LadybugStore
+from search.index import SearchIndex, embed_text
+from search.tokenize import fts_query, query_terms
+from tests.search.conftest import sample_nodes
+from tests.support.encoders import HashingEncoder, tiny_encoder
+
+SEARCHABLE = 11  # sample_nodes() minus the tag
+
+
+def test_first_sync_embeds_every_searchable_node(tmp_path: Path, store: LadybugStore,
+                                                  encoder: HashingEncoder) -> None:
+    index = SearchIndex.open(tmp_path / "search")
+    report = index.sync(store, encoder)
+    assert (report.added, report.embedded, len(index)) == (SEARCHABLE, SEARCHABLE, SEARCHABLE)
+    ids, matrix, key = index.vectors()
+    assert matrix.shape == (SEARCHABLE, encoder.dim) and key == "tiny-hashing@1"
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
+    assert not any(i.startswith("tag:") for i in ids)
+
+
+def test_resync_embeds_only_what_changed(index: SearchIndex, store: LadybugStore,
+                                         encoder: HashingEncoder) -> None:
+    encoder.calls = encoder.texts_encoded = 0
+    assert index.sync(store, encoder).embedded == 0 and encoder.texts_encoded == 0
+    jitter = next(n for n in sample_nodes() if n.id == note_id("vault", "Jitter.md"))
+    jitter.text = "Jitter\nAdd random noise to retry delays."
+    jitter.hash = ""
+    jitter.__post_init__()  # a new text is a new hash
+    store.upsert_nodes([jitter])
+    store.delete_nodes([(note_id("vault", "Cooking.md"), NodeKind.NOTE)])
+    encoder.seen.clear()
+    report = index.sync(store, encoder)
+    assert (report.changed, report.removed, report.embedded) == (1, 1, 1)
+    assert encoder.seen == [embed_text(jitter)]
+    ids, matrix, _ = index.vectors()
+    assert note_id("vault", "Cooking.md") not in ids and len(ids) == matrix.shape[0] == SEARCHABLE - 1
+    row = ids.index(jitter.id)
+    assert np.allclose(matrix[row], encoder.encode([embed_text(jitter)])[0])
+
+
+def test_switching_encoders_embeds_once_and_switching_back_is_free(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
+    other = tiny_encoder(32, name="other", version="2")
+    first = index.sync(store, other)
+    assert first.embedded == SEARCHABLE and index.vectors()[1].shape[1] == 32
+    assert index.sync(store, other).embedded == 0
+    back = tiny_encoder()
+    report = index.sync(store, back)
+    assert (report.embedded, report.from_cache, back.texts_encoded) == (0, SEARCHABLE, 0)
+    assert index.vectors()[2] == "tiny-hashing@1"
+
+
+def test_lost_vector_files_are_rebuilt_from_the_cache(index: SearchIndex, store: LadybugStore) -> None:
+    (index.path / "vectors.json").unlink()
+    fresh = tiny_encoder()
+    report = index.sync(store, fresh)
+    assert report.from_cache == SEARCHABLE and fresh.texts_encoded == 0
+    assert index.vectors()[1].shape[0] == SEARCHABLE
+
+
+def test_sync_changes_the_generation_only_when_something_changed(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
+    before = index.generation
+    index.sync(store, encoder)
+    assert index.generation == before
+    store.delete_nodes([(note_id("vault", "Jitter.md"), NodeKind.NOTE)])
+    index.sync(store, encoder, progress=True)
+    assert index.generation == before + 1
+
+
+def test_bm25_meets_identifiers_from_plain_words(index: SearchIndex) -> None:
+    getter = def_id("app", "utils/users.py", "UserStore.getUserName")
+    for query in ("user name", "get_user_name", "getUserName"):
+        hits = index.bm25(fts_query(query_terms(query)), 5)
+        assert hits[0][0] == getter, query
+
+
+def test_bm25_filters_by_kind_and_root(index: SearchIndex) -> None:
+    everything = index.bm25(fts_query(["jitter"]), 10)
+    notes = index.bm25(fts_query(["jitter"]), 10, kinds=["Note"])
+    assert len(notes) < len(everything) and notes[0][0] == note_id("vault", "Jitter.md")
+    assert all(h[0].startswith("note:") for h in notes)
+    assert index.bm25(fts_query(["jitter"]), 10, roots=["nowhere"]) == []
