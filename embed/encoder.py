@@ -100,10 +100,14 @@ class SentenceTransformerEncoder:
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"cannot load the model in {self.path}: {exc}") from exc
         if max_seq_length and (self.model.max_seq_length or 0) > max_seq_length:
-            self.model.max_seq_length = max_seq_length
+            try:
+                self.model.max_seq_length = max_seq_length
+            except AttributeError:  # a StaticEmbedding has no sequence limit to set (nor cost per token)
+                log.debug("%s has no settable max_seq_length", self.path)
         self.name = name or _display_name(self.path)
         # Truncation changes the vectors, so it is part of the version (and the cache key).
-        self.version = f"{model_version(self.path)}.t{self.model.max_seq_length or 0}"
+        limit = self.model.max_seq_length or 0
+        self.version = f"{model_version(self.path)}.t{limit if limit != float('inf') else 0}"
         getter = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension  # sentence-transformers < 6
         dim = getter()
@@ -158,3 +162,22 @@ def _check_model_dir(path: Path) -> None:
 
 def _display_name(path: Path) -> str:
     return path.parent.name if path.name == "model" else path.name
+
+
+def encoder_for(settings: Any) -> Encoder:
+    """The encoder search uses: ``settings.model`` (--model / $KG_MODEL), else the model the
+    registry promoted, else the general model. Applies ``settings.torch_threads`` first.
+
+    Raises:
+        ModelError: the model directory is missing or broken.
+    """
+    if settings.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    spec: Any = settings.model or None
+    if spec is None:
+        from embed.registry import Registry
+
+        spec = Registry(settings.db / "models").promoted()
+    return load_encoder(spec, device=settings.device or None)

@@ -59,12 +59,14 @@ COMMAND_MODULES = ("kg.commands.graph", "kg.commands.migrate", "ingest.cli", "se
 
 def _after_ingest(settings: Settings, store: Any, bars: Any) -> dict[str, Any]:
     """Bring the search index up to date with the graph (only changed texts are embedded)."""
-    from search.cli import encoder_for
+    from embed.encoder import encoder_for
     from search.index import SearchIndex
 
     index = SearchIndex.open(settings.db / "search")
-    report = index.sync(store, encoder_for(settings), progress=bars.enabled)
-    return report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
+    try:
+        return index.sync(store, encoder_for(settings), progress=bars.enabled).as_dict()
+    finally:
+        index.close()
 
 
 def _register() -> None:

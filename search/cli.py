@@ -1,6 +1,6 @@
 """Search commands: ``kg search``, ``kg eval``, ``kg index`` (registered by kg/cli.py from COMMANDS).
 
-``encoder_for(settings)`` is also what kg/cli.py uses to update the index after an ingest.
+The encoder comes from ``embed.encoder.encoder_for(settings)``, as in kg/cli.py and web.
 """
 
 from __future__ import annotations
@@ -14,33 +14,12 @@ from typing import Any
 
 import click
 
+from embed.encoder import encoder_for
 from kg.commands.common import graph
 from kg.errors import ConfigError, SearchError
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def encoder_for(settings: Settings) -> Any:
-    """The search encoder: --model / $KG_MODEL, else the promoted model, else the general model.
-
-    Applies $KG_TORCH_THREADS first, when set.
-
-    Raises:
-        ModelError: the model directory is missing or broken.
-    """
-    from embed.encoder import load_encoder
-
-    _set_threads(settings)
-    spec: Any = settings.model or None
-    if spec is None:
-        try:
-            from embed.registry import Registry
-        except ImportError:
-            Registry = None  # noqa: N806
-        if Registry is not None:
-            spec = Registry(settings.db / "models").promoted()
-    return load_encoder(spec, device=settings.device or None)
 
 
 def search_index(settings: Settings) -> Any:
@@ -50,13 +29,6 @@ def search_index(settings: Settings) -> Any:
     return SearchIndex.open(settings.db / "search")
 
 _CONFIGS = ("bm25", "vector", "fused", "fused+expansion")
-
-
-def _set_threads(settings: Settings) -> None:
-    if settings.torch_threads > 0:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
 
 
 @contextmanager

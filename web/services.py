@@ -122,6 +122,7 @@ def default_searcher(svc: Services) -> Any:
         SearchUnavailable: search is not installed or its index is missing.
     """
     try:
+        from embed.encoder import encoder_for
         from search.engine import Searcher
         from search.index import SearchIndex
     except ModuleNotFoundError as exc:
@@ -130,26 +131,12 @@ def default_searcher(svc: Services) -> Any:
     if not index_dir.exists():
         raise SearchUnavailable(f"no search index at {index_dir}: run `kg ingest` (it builds the index)")
     try:
-        encoder = _encoder(svc.settings)
+        encoder = encoder_for(svc.settings)
     except KgError:
         raise
     except Exception as exc:  # a broken model directory must not take the server down
         raise ModelError(f"cannot load the search encoder: {exc} (check --model / $KG_MODEL)") from exc
     return Searcher(svc.store, SearchIndex.open(index_dir), encoder)
-
-
-def _encoder(settings: Settings) -> Any:
-    from embed.encoder import load_encoder  # type: ignore[attr-defined]
-
-    spec: Any = settings.model or None
-    if spec is None:
-        try:
-            from embed.registry import Registry
-        except ModuleNotFoundError:
-            Registry = None  # noqa: N806
-        if Registry is not None:
-            spec = Registry(settings.db / "models").promoted()
-    return load_encoder(spec, device=settings.device or None)
 
 
 def _open_store(settings: Settings) -> GraphStore:

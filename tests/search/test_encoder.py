@@ -58,3 +58,14 @@ def test_tiny_encoder_is_deterministic_and_counts_calls() -> None:
     assert np.array_equal(va, vb) and a.calls == 1 and a.texts_encoded == 2
     assert float(va[0] @ va[1]) > 0.5
     assert isinstance(a, Encoder)
+
+
+def test_a_trained_static_model_loads_as_a_search_encoder(tmp_path) -> None:
+    from embed.scratch import build_static, train_tokenizer
+
+    tokenizer = train_tokenizer(["retry with backoff", "graph vector note"] * 40, vocab_size=120, min_frequency=1)
+    build_static(tokenizer, dim=16).save(str(tmp_path / "static"))
+    encoder = load_encoder(tmp_path / "static")
+    vectors = encoder.encode(["retry backoff", "vector note"])
+    assert encoder.dim == 16 and vectors.shape == (2, 16)
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
