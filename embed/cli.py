@@ -106,26 +106,11 @@ def _held_out(triplets: Sequence[Any]) -> list[Any]:
 
 def _current(settings: Settings, registry: Any, device: str) -> tuple[str, Any]:
     """The encoder search uses now: $KG_MODEL, else the promoted model, else the general one."""
+    from embed.encoder import encoder_for
+
     promoted = registry.promoted()
-    if settings.model:
-        return f"current ({Path(settings.model).name})", _load(settings.model, device)
-    if promoted is not None:
-        return f"current ({promoted.name})", _load(promoted, device)
-    return "current (all-MiniLM-L6-v2)", _load(None, device)
-
-
-def _load(spec: str | Path | None, device: str) -> Any:
-    from embed.encoder import load_encoder
-
-    try:
-        return load_encoder(spec, device=device)
-    except AttributeError:
-        # load_encoder caps max_seq_length, which a static model cannot take; load it as it is
-        from embed.evaluate import ModelEncoder
-        from embed.scratch import load_base
-
-        log.warning("load_encoder cannot load %s; evaluating it directly", spec)
-        return ModelEncoder(load_base(spec or "", max_seq_length=0).to(device), Path(str(spec)).name)
+    name = Path(settings.model).name if settings.model else promoted.name if promoted else "all-MiniLM-L6-v2"
+    return f"current ({name})", encoder_for(settings.with_(device=device))
 
 
 @click.command()

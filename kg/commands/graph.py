@@ -6,7 +6,6 @@ import csv
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import click

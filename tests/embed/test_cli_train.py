@@ -11,9 +11,6 @@ from click.testing import CliRunner
 from kg.cli import main
 from tests.embed.conftest import fill_toy_store
 
-pytestmark = pytest.mark.filterwarnings(
-    # embed.encoder (not this module) still calls the renamed sentence-transformers method
-    "ignore:The `get_sentence_embedding_dimension` method has been renamed:FutureWarning")
 
 
 @pytest.fixture
