@@ -11,7 +11,7 @@ from embed.triplets import (
 )
 from kg.errors import ConfigError
 from kg.feedback import Judgement
-from kg.model import Edge, EdgeKind, Node, NodeKind, note_id
+from kg.model import Edge, Node, NodeKind, note_id
 from tests.embed.graphs import build_graph
 
 
