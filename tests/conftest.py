@@ -24,5 +24,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason="needs a real Neo4j server: pytest --neo4j-uri bolt://HOST:7687")
     for item in items:
-        if "neo4j" in item.keywords:
+        if item.get_closest_marker("neo4j") is not None:
             item.add_marker(skip)
