@@ -29,7 +29,7 @@ setup: $(STAMP)
 example: setup
 	$(KG) --db $(DB) ingest docs . --name docs --name kg
 	$(KG) --db $(DB) stats
-	$(KG) --db $(DB) cypher "MATCH (n:Note)-[:LINKS_TO]->(m:Note) RETURN n.name AS note, count(m) AS links ORDER BY links DESC LIMIT 5"
+	$(KG) --db $(DB) cypher "MATCH (s)-[:LINKS_TO]->(m:Note) RETURN m.name AS note, count(s) AS backlinks ORDER BY backlinks DESC LIMIT 5"
 
 run: example
 	$(KG) --db $(DB) serve --host $(HOST) --port $(PORT)
