@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__)
 
 EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
-    ("Notes and the notes they link to",
-     "MATCH (a:Note)-[l:LINKS_TO]->(b:Note)\nRETURN a, l, b\nLIMIT 50", {}),
+    ("Sections and the notes they link to",
+     "MATCH (a)-[l:LINKS_TO]->(b:Note)\nRETURN a, l, b\nLIMIT 50", {}),
     ("Most linked-to notes",
      "MATCH (a)-[:LINKS_TO]->(b:Note)\nRETURN b.name AS note, count(a) AS backlinks\n"
      "ORDER BY backlinks DESC\nLIMIT 20", {}),
