@@ -23,6 +23,7 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -252,3 +253,19 @@ def module_id(name: str) -> str:
 
 
 SEARCHABLE_KINDS = (N.NOTE, N.HEADING, N.BLOCK, N.FILE, N.CLASS, N.FUNCTION)
+
+
+_PREFIX_KINDS = {
+    "note": (N.NOTE,), "heading": (N.HEADING,), "block": (N.BLOCK,), "tag": (N.TAG,),
+    "file": (N.FILE,), "def": (N.CLASS, N.FUNCTION), "module": (N.EXTERNAL_MODULE,),
+    "attachment": (N.ATTACHMENT,), "unresolved": (N.UNRESOLVED,),
+}
+
+
+def kinds_for_ids(ids: Iterable[str]) -> list[NodeKind]:
+    """The node kinds these ids can have (an id carries its kind in its prefix)."""
+    kinds: dict[NodeKind, None] = {}
+    for node_id in ids:
+        for kind in _PREFIX_KINDS.get(node_id.split(":", 1)[0], tuple(NodeKind)):
+            kinds[kind] = None
+    return list(kinds)

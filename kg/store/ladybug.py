@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from kg.errors import QueryError, QueryTimeout, ReadOnlyViolation, StoreError, StoreUnavailable
-from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind
+from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
 from kg.store.base import Counts, QueryResult, Subgraph, clamp_depth
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class LadybugStore:
         cols = list(NODE_COLUMNS)
         proj = ", ".join(f"n.{c}" for c in cols)
         out: dict[str, Node] = {}
-        for kind in _kinds_for_ids(ids):
+        for kind in kinds_for_ids(ids):
             rows = self._rows(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) RETURN {proj}", {"ids": ids})
             for row in rows:
                 out[row[0]] = Node.from_row(dict(zip(cols, row)))
@@ -355,23 +355,6 @@ def _group_edges(edges: Iterable[Edge]) -> dict[tuple[EdgeKind, NodeKind, NodeKi
     for edge in edges:
         groups[(edge.kind, edge.src_kind, edge.dst_kind)][(edge.src, edge.dst)] = edge.row()
     return {key: list(rows.values()) for key, rows in groups.items()}
-
-
-_PREFIX_KINDS = {
-    "note": (NodeKind.NOTE,), "heading": (NodeKind.HEADING,), "block": (NodeKind.BLOCK,),
-    "tag": (NodeKind.TAG,), "file": (NodeKind.FILE,), "def": (NodeKind.CLASS, NodeKind.FUNCTION),
-    "module": (NodeKind.EXTERNAL_MODULE,), "attachment": (NodeKind.ATTACHMENT,),
-    "unresolved": (NodeKind.UNRESOLVED,),
-}
-
-
-def _kinds_for_ids(ids: Iterable[str]) -> list[NodeKind]:
-    """The tables worth searching for these ids (ids carry their kind as a prefix)."""
-    kinds: dict[NodeKind, None] = {}
-    for node_id in ids:
-        for kind in _PREFIX_KINDS.get(node_id.split(":", 1)[0], tuple(NodeKind)):
-            kinds[kind] = None
-    return list(kinds)
 
 
 def _jsonable(value: Any) -> Any:

@@ -28,7 +28,7 @@ from neo4j import exceptions as neo4j_errors
 
 from kg.errors import (ConfigError, NodeNotFound, QueryError, QueryTimeout, ReadOnlyViolation,
                        StoreError, StoreUnavailable)
-from kg.model import EDGE_COLUMNS, Edge, EdgeKind, Node, NodeKind
+from kg.model import EDGE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
 from kg.settings import Settings
 from kg.store.base import Counts, QueryResult, Subgraph, clamp_depth
 from kg.store.cypher_dialects import MIGRATION_NUMBERS, Dialect, detect
@@ -246,7 +246,7 @@ class Neo4jStore:
     def get_nodes(self, node_ids: Sequence[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(node_ids))
         out: dict[str, Node] = {}
-        for kind in _kinds_for_ids(ids):
+        for kind in kinds_for_ids(ids):
             for record in self._read(f"UNWIND $ids AS i MATCH (n:{kind.value} {{id: i}}) RETURN n",
                                      {"ids": ids}):
                 node = Node.from_row(dict(record["n"]))
@@ -287,7 +287,7 @@ class Neo4jStore:
     def _edges_touching(self, ids: list[str]) -> list[Edge]:
         d = self.dialect
         out = []
-        for kind in _kinds_for_ids(ids):
+        for kind in kinds_for_ids(ids):
             for pattern in (f"(a:{kind.value} {{id: i}})-[e]->(b)", f"(a)-[e]->(b:{kind.value} {{id: i}})"):
                 records = self._read(
                     f"UNWIND $ids AS i MATCH {pattern} RETURN a.id AS src, b.id AS dst, "
@@ -417,23 +417,6 @@ def _group_edges(edges: Iterable[Edge]) -> dict[tuple[EdgeKind, NodeKind, NodeKi
         groups[(edge.kind, edge.src_kind, edge.dst_kind)][(edge.src, edge.dst)] = {
             "src": edge.src, "dst": edge.dst, "props": props}
     return {key: list(rows.values()) for key, rows in groups.items()}
-
-
-_PREFIX_KINDS = {
-    "note": (NodeKind.NOTE,), "heading": (NodeKind.HEADING,), "block": (NodeKind.BLOCK,),
-    "tag": (NodeKind.TAG,), "file": (NodeKind.FILE,), "def": (NodeKind.CLASS, NodeKind.FUNCTION),
-    "module": (NodeKind.EXTERNAL_MODULE,), "attachment": (NodeKind.ATTACHMENT,),
-    "unresolved": (NodeKind.UNRESOLVED,),
-}
-
-
-def _kinds_for_ids(ids: Iterable[str]) -> list[NodeKind]:
-    """The labels worth searching for these ids (ids carry their kind as a prefix)."""
-    kinds: dict[NodeKind, None] = {}
-    for node_id in ids:
-        for kind in _PREFIX_KINDS.get(node_id.split(":", 1)[0], tuple(NodeKind)):
-            kinds[kind] = None
-    return list(kinds)
 
 
 def _jsonable(value: Any) -> Any:
