@@ -60,6 +60,8 @@ class IngestState:
         return {p: (h, s, m) for p, h, s, m in rows}
 
     def put_file(self, parsed: ParsedFile, size: int, mtime_ns: int) -> None:
+        for edge in parsed.edges:
+            edge.fingerprint()  # stored with the file: unchanged files never hash their edges again
         blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (parsed.root, parsed.path, parsed.kind, parsed.hash, size, mtime_ns, blob))

@@ -180,6 +180,8 @@ class Edge:
     how: str = ""
     line: int | None = None
     props: dict[str, Any] = field(default_factory=dict)
+    # The fingerprint, computed once (parsed edges carry it from parse time).
+    fp: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.kind = EdgeKind(self.kind)
@@ -201,6 +203,11 @@ class Edge:
 
     def fingerprint(self) -> str:
         """A hash of everything about the edge, to tell a changed edge from an unchanged one."""
+        if not self.fp:
+            self.fp = self._fingerprint()
+        return self.fp
+
+    def _fingerprint(self) -> str:
         return content_hash(repr((
             self.src, self.kind.value, self.dst, self.src_kind.value, self.dst_kind.value, self.alias,
             self.subpath, self.ambiguous, self.resolved, float(self.confidence), self.how, self.line,

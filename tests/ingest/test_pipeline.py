@@ -156,3 +156,20 @@ def _is_dirty(state: Path) -> bool:
     except sqlite3.Error:
         return False
     return bool(row and row[0] == "1")
+
+
+def test_a_changed_link_alias_updates_the_stored_edge(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "v2"
+    _write(root, "a.md", "See [[b|first words]].\n")
+    _write(root, "b.md", "# B\n")
+    pipeline.ingest([("v", root)])
+
+    def alias() -> str:
+        return store.query("MATCH (a:Note {id: 'note:v/a.md'})-[e:LINKS_TO]->(b) RETURN e.alias").rows[0][0]
+
+    assert alias() == "first words"
+    _write(root, "a.md", "See [[b|second words]].\n")
+    report = pipeline.ingest([("v", root)])
+    assert alias() == "second words"
+    assert report.written["edges_written"] >= 1
