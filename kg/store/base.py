@@ -7,7 +7,7 @@ against both, so they cannot drift.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,6 +32,40 @@ class Subgraph:
     center: str
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+
+
+def walk_neighbourhood(centre: Node, depth: int, edge_kinds: Sequence[EdgeKind] | None, limit: int,
+                       edges_touching: Callable[[list[str]], list[Edge]],
+                       get_nodes: Callable[[list[str]], dict[str, Node]]) -> Subgraph:
+    """Breadth-first from ``centre`` over edges in either direction, shared by every store.
+
+    Args:
+        centre: the start node.
+        depth: hops; clamped to 0..MAX_DEPTH.
+        edge_kinds: edge kinds to follow (None: all).
+        limit: the most nodes the subgraph holds.
+        edges_touching: the store's "every edge into or out of these ids".
+        get_nodes: the store's "these nodes by id".
+    """
+    allowed = {EdgeKind(k) for k in edge_kinds} if edge_kinds else set(EdgeKind)
+    sub = Subgraph(center=centre.id, nodes={centre.id: centre})
+    frontier, seen = [centre.id], set()
+    for _ in range(clamp_depth(depth)):  # hops as a clamped integer, never query text
+        nxt: dict[str, None] = {}
+        for edge in edges_touching(frontier):
+            if edge.kind not in allowed or edge.key in seen:
+                continue
+            seen.add(edge.key)
+            sub.edges.append(edge)
+            for end in (edge.src, edge.dst):
+                if end not in sub.nodes and end not in nxt and len(sub.nodes) + len(nxt) < limit:
+                    nxt[end] = None
+        sub.nodes.update(get_nodes(list(nxt)))
+        frontier = list(nxt)
+        if not frontier:
+            break
+    sub.edges = [e for e in sub.edges if e.src in sub.nodes and e.dst in sub.nodes]
+    return sub
 
 
 @dataclass

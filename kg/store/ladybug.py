@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from kg.errors import QueryError, QueryTimeout, ReadOnlyViolation, StoreError, StoreUnavailable
 from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
-from kg.store.base import Counts, QueryResult, Subgraph, clamp_depth
+from kg.store.base import Counts, QueryResult, Subgraph, walk_neighbourhood
 
 log = logging.getLogger(__name__)
 
@@ -227,27 +227,7 @@ class LadybugStore:
         centre = self.get_node(node_id)
         if centre is None:
             raise NodeNotFound(node_id)
-        depth = clamp_depth(depth)
-        allowed = {EdgeKind(k) for k in edge_kinds} if edge_kinds else set(EdgeKind)
-        sub = Subgraph(center=node_id, nodes={node_id: centre})
-        frontier, seen_edges = [node_id], set()
-        for _ in range(depth):
-            edges = [e for e in self._edges_touching(frontier) if e.kind in allowed]
-            nxt = []
-            for edge in edges:
-                if edge.key in seen_edges:
-                    continue
-                seen_edges.add(edge.key)
-                sub.edges.append(edge)
-                for end in (edge.src, edge.dst):
-                    if end not in sub.nodes and end not in nxt and len(sub.nodes) + len(nxt) < limit:
-                        nxt.append(end)
-            sub.nodes.update(self.get_nodes(nxt))
-            frontier = nxt
-            if not frontier:
-                break
-        sub.edges = [e for e in sub.edges if e.src in sub.nodes and e.dst in sub.nodes]
-        return sub
+        return walk_neighbourhood(centre, depth, edge_kinds, limit, self._edges_touching, self.get_nodes)
 
     def _edges_touching(self, ids: list[str]) -> list[Edge]:
         if not ids:

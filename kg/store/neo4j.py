@@ -30,7 +30,7 @@ from kg.errors import (ConfigError, NodeNotFound, QueryError, QueryTimeout, Read
                        StoreError, StoreUnavailable)
 from kg.model import EDGE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
 from kg.settings import Settings
-from kg.store.base import Counts, QueryResult, Subgraph, clamp_depth
+from kg.store.base import Counts, QueryResult, Subgraph, walk_neighbourhood
 from kg.store.cypher_dialects import MIGRATION_NUMBERS, Dialect, detect
 
 log = logging.getLogger(__name__)
@@ -263,26 +263,7 @@ class Neo4jStore:
         centre = self.get_node(node_id)
         if centre is None:
             raise NodeNotFound(node_id)
-        allowed = {EdgeKind(k) for k in edge_kinds} if edge_kinds else set(EdgeKind)
-        sub = Subgraph(center=node_id, nodes={node_id: centre})
-        frontier: list[str] = [node_id]
-        seen: set[tuple[str, str, str]] = set()
-        for _ in range(clamp_depth(depth)):  # hops as a clamped integer, never query text
-            nxt: list[str] = []
-            for edge in self._edges_touching(frontier):
-                if edge.kind not in allowed or edge.key in seen:
-                    continue
-                seen.add(edge.key)
-                sub.edges.append(edge)
-                for end in (edge.src, edge.dst):
-                    if end not in sub.nodes and end not in nxt and len(sub.nodes) + len(nxt) < limit:
-                        nxt.append(end)
-            sub.nodes.update(self.get_nodes(nxt))
-            frontier = nxt
-            if not frontier:
-                break
-        sub.edges = [e for e in sub.edges if e.src in sub.nodes and e.dst in sub.nodes]
-        return sub
+        return walk_neighbourhood(centre, depth, edge_kinds, limit, self._edges_touching, self.get_nodes)
 
     def _edges_touching(self, ids: list[str]) -> list[Edge]:
         d = self.dialect
