@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import code_bindings as bindings
 from ingest import code_modules as modules
 from ingest.code_modules import Binding, FileInfo, Index
 from ingest.types import ParsedFile, Ref
@@ -139,7 +140,7 @@ class _Resolver:
         for name in names:
             if name == "*" or name not in bound:
                 continue
-            binding, dst = modules.bind_name(self.index, found, name, bound[name])
+            binding, dst = bindings.bind_name(self.index, found, name, bound[name])
             f.bindings[bound[name]] = binding
             if dst is not None:
                 targets.append(dst)
@@ -187,7 +188,7 @@ class _Resolver:
         if isinstance(base, Binding):
             if base.kind == "ext":
                 return _Target(how="external", external=base.external)
-            target = modules.resolve_binding(self.index, base, parts)
+            target = bindings.resolve_binding(self.index, base, parts)
             if target is None:
                 return None
             node_id, kind, rest = target
