@@ -7,9 +7,9 @@
     ├── StoreError               the graph store failed
     │   ├── StoreUnavailable     cannot reach / open the store (URI, credentials, lock)
     │   └── QueryError           a Cypher query was rejected or failed
-    │       ├── ReadOnlyViolation  the console query tried to write
+    │       ├── ReadOnlyViolation  the console refused a statement that does more than read the graph
     │       ├── QueryTimeout       the query ran past its time limit
-    │       └── QueryTooLarge      (reserved) the request itself is too large
+    │       └── QueryTooLarge      the request itself is too large
     ├── NodeNotFound             no node has the given id
     ├── IngestError              a file or root could not be ingested
     ├── ModelError               an encoder or model directory is missing or broken

@@ -29,6 +29,8 @@ class Settings:
     neo4j_database: str = _setting("", "NEO4J_DATABASE", "Neo4j database name (empty: the server's default).")
     query_timeout_ms: int = _setting(10_000, "KG_QUERY_TIMEOUT_MS", "Time limit for console Cypher queries.")
     max_rows: int = _setting(1_000, "KG_MAX_ROWS", "Row cap for console Cypher queries.")
+    max_result_bytes: int = _setting(4_000_000, "KG_MAX_RESULT_BYTES",
+                                     "Byte cap for one console answer (its rows as JSON).")
     max_file_bytes: int = _setting(2_000_000, "KG_MAX_FILE_BYTES", "Files larger than this are skipped.")
     batch_size: int = _setting(2_000, "KG_BATCH_SIZE", "Rows per write batch (one transaction each).")
     links_in_comments: bool = _setting(False, "KG_LINKS_IN_COMMENTS", "Count links inside %%comments%%.")

@@ -54,13 +54,15 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--csv", "as_csv", is_flag=True, help="Rows as CSV.")
 @click.option("--max-rows", type=int, default=None, help="Row cap (default: $KG_MAX_ROWS, 1000).")
 @click.option("--timeout-ms", type=int, default=None, help="Time limit (default: $KG_QUERY_TIMEOUT_MS).")
+@click.option("--max-bytes", type=int, default=None, help="Byte cap of the answer (default: $KG_MAX_RESULT_BYTES).")
 @click.pass_obj
 def cypher(settings: Settings, query: str, params: tuple[str, ...], as_json: bool, as_csv: bool,
-           max_rows: int | None, timeout_ms: int | None) -> None:
-    """Run one read-only Cypher query (writes are refused by the database)."""
+           max_rows: int | None, timeout_ms: int | None, max_bytes: int | None) -> None:
+    """Run one Cypher statement that reads the graph (anything else is refused; see README)."""
+    max_rows, max_bytes = max_rows or settings.max_rows, max_bytes or settings.max_result_bytes
     with graph(settings) as store:
         result = store.query(query, _parse_params(params), timeout_ms=timeout_ms or settings.query_timeout_ms,
-                             max_rows=max_rows or settings.max_rows)
+                             max_rows=max_rows, max_bytes=max_bytes)
     if as_json:
         click.echo(json.dumps([dict(zip(result.columns, r)) for r in result.rows], indent=2, default=str))
     elif as_csv:
@@ -70,9 +72,10 @@ def cypher(settings: Settings, query: str, params: tuple[str, ...], as_json: boo
     else:
         echo_table([tuple(_cell(c) for c in r) for r in result.rows], tuple(result.columns))
         click.echo(f"({len(result.rows)} rows, {result.elapsed_ms:.0f} ms)")
-    if result.truncated:
-        click.echo(f"warning: stopped at the row cap of {max_rows or settings.max_rows} rows "
-                   "(--max-rows to raise it)", err=True)
+    if result.truncated_by == "rows":
+        click.echo(f"warning: stopped at the row cap of {max_rows} rows (--max-rows to raise it)", err=True)
+    elif result.truncated_by == "bytes":
+        click.echo(f"warning: stopped at the byte cap of {max_bytes:,} bytes (--max-bytes to raise it)", err=True)
 
 
 def _cell(value: Any) -> str:

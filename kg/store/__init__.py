@@ -23,7 +23,8 @@ def open_store(settings: Settings, *, read_only: bool = False) -> GraphStore:
 
         store = LadybugStore.open(settings.db / "graph", read_only=read_only,
                                   default_timeout_ms=settings.query_timeout_ms,
-                                  default_max_rows=settings.max_rows)
+                                  default_max_rows=settings.max_rows,
+                                  default_max_bytes=settings.max_result_bytes)
     if not read_only:
         store.migrate()
     return store

@@ -79,8 +79,12 @@ class QueryResult:
 
     columns: list[str]
     rows: list[list[Any]]
-    truncated: bool = False
+    truncated_by: str = ""  # "" (complete), "rows" (the row cap) or "bytes" (the byte cap)
     elapsed_ms: float = 0.0
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.truncated_by)
 
 
 @dataclass
@@ -145,12 +149,17 @@ class GraphStore(Protocol):
     def counts(self) -> Counts: ...
 
     def query(self, cypher: str, params: dict[str, Any] | None = None, *,
-              timeout_ms: int | None = None, max_rows: int | None = None) -> QueryResult:
-        """Run one read-only Cypher statement for a user.
+              timeout_ms: int | None = None, max_rows: int | None = None,
+              max_bytes: int | None = None) -> QueryResult:
+        """Run one Cypher statement for a user: the one guard of every console (CLI, web, MCP).
+
+        Only statements that read the graph run, as the database's own planner decides; the
+        answer stops at ``max_rows`` rows or ``max_bytes`` bytes (``truncated_by`` says which).
 
         Raises:
-            ReadOnlyViolation: the statement tries to write.
-            QueryTimeout: it ran past ``timeout_ms``.
+            ReadOnlyViolation: the statement does more than read the graph (writes, files,
+                network, extensions, settings, transaction control).
+            QueryTimeout: it ran past ``timeout_ms`` and was stopped.
             QueryError: the database rejected it (its message is kept).
         """
         ...

@@ -3,8 +3,8 @@
 One node table per NodeKind and one relationship table per EdgeKind listing its endpoint
 pairs (kg.model.ENDPOINTS). New nodes and edges go in bulk through ``COPY ... FROM`` an
 Arrow table; updates use ``UNWIND $rows ... MERGE``/``MATCH``. Writes are serialised by a
-lock; the user's console runs each statement alone inside a ``READ ONLY`` transaction, so
-the database itself refuses writes, with a query timeout and a row cap.
+lock. The user's console (``query``) runs reading statements only, decided by the planner,
+in a child process that is killed at its time limit (``kg.store.ladybug_console``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from kg.errors import QueryError, QueryTimeout, ReadOnlyViolation, StoreError, StoreUnavailable
+from kg.errors import StoreError, StoreUnavailable
 from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
+from kg.store import ladybug_console
 from kg.store.base import Counts, QueryResult, Subgraph, walk_neighbourhood
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class LadybugStore:
     name = "ladybug"
 
     def __init__(self, db: Any, path: Path, *, read_only: bool, default_timeout_ms: int,
-                 default_max_rows: int) -> None:
+                 default_max_rows: int, default_max_bytes: int = 4_000_000) -> None:
         import ladybug
 
         self._lb = ladybug
@@ -61,13 +62,14 @@ class LadybugStore:
         self.read_only = read_only
         self.default_timeout_ms = default_timeout_ms
         self.default_max_rows = default_max_rows
+        self.default_max_bytes = default_max_bytes
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._conns: list[Any] = []
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False, default_timeout_ms: int = 10_000,
-             default_max_rows: int = 1_000) -> LadybugStore:
+             default_max_rows: int = 1_000, default_max_bytes: int = 4_000_000) -> LadybugStore:
         """Open (creating if needed) the database at ``path``.
 
         Raises:
@@ -82,7 +84,7 @@ class LadybugStore:
         except (OSError, RuntimeError) as exc:
             raise StoreUnavailable(f"cannot open the graph database at {path}: {exc}") from exc
         return cls(db, path, read_only=read_only, default_timeout_ms=default_timeout_ms,
-                   default_max_rows=default_max_rows)
+                   default_max_rows=default_max_rows, default_max_bytes=default_max_bytes)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -277,40 +279,16 @@ class LadybugStore:
     # -- the user's console ---------------------------------------------------------------
 
     def query(self, cypher: str, params: dict[str, Any] | None = None, *,
-              timeout_ms: int | None = None, max_rows: int | None = None) -> QueryResult:
-        timeout_ms = int(timeout_ms or self.default_timeout_ms)
-        max_rows = int(max_rows or self.default_max_rows)
-        conn = self._lb.Connection(self._db)  # its own connection: a clean transaction state
-        conn.set_query_timeout(timeout_ms)
-        started = time.perf_counter()
-        try:
-            if not self.read_only:
-                conn.execute("BEGIN TRANSACTION READ ONLY")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                prepared = conn.prepare(cypher)  # one statement only: the DB refuses several
-                if not prepared.is_success():
-                    raise _query_error(prepared.get_error_message(), timeout_ms)
-                result = conn.execute(prepared, dict(params or {}))
-            columns = result.get_column_names()
-            rows: list[list[Any]] = []
-            truncated = False
-            while result.has_next():
-                if len(rows) >= max_rows:
-                    truncated = True
-                    break
-                rows.append([_jsonable(v) for v in result.get_next()])
-        except RuntimeError as exc:
-            raise _query_error(str(exc), timeout_ms) from exc
-        finally:
-            if not self.read_only:
-                try:
-                    conn.execute("ROLLBACK")
-                except RuntimeError:
-                    pass  # the statement already ended the transaction (e.g. COMMIT): nothing to undo
-            conn.close()
-        return QueryResult(columns=columns, rows=rows, truncated=truncated,
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+              timeout_ms: int | None = None, max_rows: int | None = None,
+              max_bytes: int | None = None) -> QueryResult:
+        """Run one console statement: reading only, decided by the planner, in a killable child.
+
+        See ``kg.store.ladybug_console`` for the guard and the limits.
+        """
+        return ladybug_console.run(self.path, cypher, dict(params or {}),
+                                   timeout_ms=int(timeout_ms or self.default_timeout_ms),
+                                   max_rows=int(max_rows or self.default_max_rows),
+                                   max_bytes=int(max_bytes or self.default_max_bytes))
 
     def close(self) -> None:
         for conn in self._conns:
@@ -322,14 +300,6 @@ class LadybugStore:
         self._db.close()
 
 
-def _query_error(message: str, timeout_ms: int) -> QueryError:
-    if "read-only" in message or "read only" in message.lower():
-        return ReadOnlyViolation(f"the console is read-only: {message}")
-    if "Interrupted" in message or "timeout" in message.lower():
-        return QueryTimeout(f"the query ran past its time limit of {timeout_ms} ms ({message})")
-    return QueryError(message)
-
-
 def _group_edges(edges: Iterable[Edge]) -> dict[tuple[EdgeKind, NodeKind, NodeKind], list[dict[str, Any]]]:
     groups: dict[tuple[EdgeKind, NodeKind, NodeKind], dict[tuple[str, str], dict[str, Any]]] = defaultdict(dict)
     for edge in edges:
@@ -337,24 +307,24 @@ def _group_edges(edges: Iterable[Edge]) -> dict[tuple[EdgeKind, NodeKind, NodeKi
     return {key: list(rows.values()) for key, rows in groups.items()}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Ladybug values → JSON-friendly values (nodes and rels as tagged dicts)."""
     if isinstance(value, dict):
         if "_LABEL" in value and "_ID" in value and "_SRC" not in value:
             out = {"_type": "node", "_label": value["_LABEL"], "_eid": _eid(value["_ID"])}
-            out.update({k: _jsonable(v) for k, v in value.items() if not k.startswith("_")})
+            out.update({k: jsonable(v) for k, v in value.items() if not k.startswith("_")})
             return out
         if "_SRC" in value:
             out = {"_type": "rel", "_label": value.get("_LABEL"), "_src": _eid(value["_SRC"]),
                    "_dst": _eid(value["_DST"]), "_eid": _eid(value.get("_ID"))}
-            out.update({k: _jsonable(v) for k, v in value.items() if not k.startswith("_")})
+            out.update({k: jsonable(v) for k, v in value.items() if not k.startswith("_")})
             return out
         if "_nodes" in value and "_rels" in value:
-            return {"_type": "path", "nodes": [_jsonable(n) for n in value["_nodes"]],
-                    "rels": [_jsonable(r) for r in value["_rels"]]}
-        return {k: _jsonable(v) for k, v in value.items()}
+            return {"_type": "path", "nodes": [jsonable(n) for n in value["_nodes"]],
+                    "rels": [jsonable(r) for r in value["_rels"]]}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Decimal):  # sum() over INT64 is an INT128, which arrives as Decimal

@@ -1,4 +1,4 @@
-"""The embedded store's console: read-only by the database, one statement, limits."""
+"""The embedded store's console: reading statements only, one statement, limits (attacks: tests/security)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_writes_are_refused_by_the_database(lb: LadybugStore, query: str) -> Non
 
 
 def test_commit_cannot_escape_the_read_only_transaction(lb: LadybugStore) -> None:
-    lb.query("COMMIT")
+    with pytest.raises(ReadOnlyViolation, match="TRANSACTION"):
+        lb.query("COMMIT")
     with pytest.raises(QueryError, match="multiple statements"):
         lb.query("COMMIT; CREATE (n:Note {id: 'z'})")
     with pytest.raises(ReadOnlyViolation):
