@@ -28,7 +28,7 @@ def search_index(settings: Settings) -> Any:
 
     return SearchIndex.open(settings.db / "search")
 
-_CONFIGS = ("bm25", "vector", "fused", "fused+expansion")
+_CONFIGS = ("bm25", "vector", "rrf", "kg")
 
 
 @contextmanager
@@ -59,7 +59,7 @@ def _searcher(settings: Settings, config: str | None) -> Iterator[Any]:
 @click.option("--queries", "queries_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='Run every query of a JSONL file ({"id", "query"} per line); one output line per query.')
 @click.option("--config", type=click.Choice(_CONFIGS), default=None,
-              help="Pipeline configuration (default: fused+expansion, tuned).")
+              help="Pipeline configuration (default: kg; bm25, vector and rrf are the plain baselines).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"query\"|\"id\", \"results\": [...]}.")
 @click.pass_obj
 def search(settings: Settings, query: str | None, k: int, kinds: tuple[str, ...], roots: tuple[str, ...],
@@ -111,19 +111,23 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
 
 @click.command("eval")
 @click.argument("queries_file", metavar="QUERIES.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--compare", is_flag=True, help="Put bm25, vector, fused and fused+expansion side by side.")
+@click.option("--compare", is_flag=True, help="Put the baselines (bm25, vector, rrf) beside kg, with paired "
+              "bootstrap intervals against rrf.")
+@click.option("--split", type=click.Choice(["all", "tune", "test"]), default="all", show_default=True,
+              help="Score only the queries of one half (split by a hash of the query id).")
 @click.option("--config", type=click.Choice(_CONFIGS), default=None, help="Evaluate one configuration.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Metric cut-off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
-def eval_(settings: Settings, queries_file: Path, compare: bool, config: str | None, k: int,
+def eval_(settings: Settings, queries_file: Path, compare: bool, split: str, config: str | None, k: int,
           as_json: bool) -> None:
-    """Score search on labelled queries: MRR@10, nDCG@10, Recall@10, overall and by node kind."""
+    """Score search on labelled queries: nDCG@10 (graded), MRR@10, Recall@10, overall, by query
+    kind and by node kind."""
     from search.eval import compare as compare_configs
     from search.eval import format_reports, load_queries
 
-    queries = load_queries(queries_file)
-    names = list(_CONFIGS) if compare else [config or "fused+expansion"]
+    queries = [q for q in load_queries(queries_file) if split == "all" or q.split == split]
+    names = list(_CONFIGS) if compare else [config or "kg"]
     with _searcher(settings, None) as searcher:
         reports = compare_configs(searcher, queries, names=names, k=k)
     if as_json:

@@ -30,6 +30,7 @@ from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import Item, SearchIndex, encoder_key
+from search.rank import Candidate, Ranker, features, sigmoid
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class SearchConfig:
     use_bm25: bool = True
     use_vector: bool = True
     expand: bool = True
+    dedupe: bool = True
     cutoff: bool = True
     fusion: str = "linear"  # "linear" (normalised scores) or "rrf"
     vector_floor: float | None = None  # linear: cosine that counts as 0 (None: the last candidate's)
@@ -79,6 +81,15 @@ class SearchConfig:
     min_cosine: float = 0.1  # vector candidates below this are not candidates at all
     explain_cosine: float = 0.3  # say "similar meaning" from this cosine up ...
     explain_vector_rank: int = 20  # ... for the vector list's top this many
+    ranker: Ranker | None = field(default_factory=Ranker.load)  # learned weights (search/ranker.json)
+    # With the ranker, the list stops where evidence runs out: a result whose raw score is this
+    # far below the top one's (on the tune half, 99% of relevant results in the top 10 were
+    # within 4.5) ...
+    ranker_margin: float = 5.0
+    # ... and a query has no good match when no candidate comes this close in meaning (every
+    # tune-half query had one at 0.39 or above; 57 of 60 nonsense queries none above 0.35) and
+    # none carries every query term in its name.
+    no_match_cosine: float = 0.35
 
     @classmethod
     def preset(cls, name: str) -> SearchConfig:
@@ -87,11 +98,12 @@ class SearchConfig:
         Raises:
             ConfigError: an unknown preset name.
         """
-        presets = {
-            "bm25": cls(use_vector=False, expand=False),
-            "vector": cls(use_bm25=False, expand=False),
-            "fused": cls(expand=False),
-            "fused+expansion": cls(),
+        plain = cls(expand=False, dedupe=False, cutoff=False, kind_weights={}, ranker=None)
+        presets = {  # the three baselines are plain: no kind weights, expansion, de-duplication or cut-off
+            "bm25": plain.with_(use_vector=False),
+            "vector": plain.with_(use_bm25=False),
+            "rrf": plain.with_(fusion="rrf", bm25_weight=1.0, vector_weight=1.0),
+            "kg": cls(),
         }
         if name not in presets:
             raise ConfigError(f"unknown search configuration {name!r}; choose from {', '.join(presets)}")
@@ -101,7 +113,7 @@ class SearchConfig:
         return replace(self, **changes)
 
 
-PRESETS = ("bm25", "vector", "fused", "fused+expansion")
+PRESETS = ("bm25", "vector", "rrf", "kg")
 
 
 @dataclass
@@ -133,9 +145,11 @@ class _Hit:
     id: str
     score: float = 0.0
     bm25: float | None = None
+    bm25_rank: int | None = None
     cosine: float | None = None
     vec_rank: int | None = None
     expansion: float = 0.0
+    raw: float = 0.0  # the ranker's score before the logistic (learned ranking only)
     source: Source | None = None
 
 
@@ -153,6 +167,8 @@ class _View:
     root_codes: dict[str, int]
     graph: LocalGraph
     encoder: str
+    rows: dict[str, int] = field(default_factory=dict)  # node id → matrix row
+    name_stems: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
 
 def resolve_kinds(kinds: Sequence[str] | None) -> list[str] | None:
@@ -221,7 +237,8 @@ class Searcher:
         kinds = np.array([kind_codes[items[i].kind] for i in ids], dtype=np.int16)
         roots = np.array([root_codes[items[i].root] for i in ids], dtype=np.int32)
         graph = LocalGraph.build(self.store, items) if items else LocalGraph()
-        return _View(generation, ids, matrix, items, kinds, roots, kind_codes, root_codes, graph, key)
+        return _View(generation, ids, matrix, items, kinds, roots, kind_codes, root_codes, graph, key,
+                     rows={node_id: n for n, node_id in enumerate(ids)})
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -243,26 +260,52 @@ class Searcher:
             SearchError: the index is missing, incomplete, or built with another encoder.
         """
         view = self.refresh()
-        wanted_kinds = resolve_kinds(kinds)
         terms = query_terms(query)
         if not view.ids or (not terms and not query.strip()):
             return []
-        cfg = self.config
-        widen = 5 if tags else 1
-        bm25 = self.index.bm25(fts_query(terms), cfg.bm25_candidates * widen, kinds=wanted_kinds,
-                               roots=roots, weights=cfg.column_weights) if cfg.use_bm25 else []
-        vec = self._vector(view, query, cfg.vector_candidates * widen, wanted_kinds, roots) if cfg.use_vector else []
-        hits = self._fuse(view, bm25, vec)
-        if cfg.expand and hits:
-            self._expand(view, hits, wanted_kinds, roots)
+        hits, sims = self._gather(view, query, terms, resolve_kinds(kinds), roots, widen=5 if tags else 1)
+        ranker = self.ranker()
+        if ranker is not None and hits:
+            if not self._learned_scores(view, hits, sims, terms, ranker):
+                return []  # no good match
         if tags:
             hits = {i: h for i, h in hits.items() if view.graph.has_tag(i, tags)}
         ranked = self._rank(view, hits, k)
         return self._results(view, ranked, query, terms)
 
-    def _vector(self, view: _View, query: str, limit: int, kinds: list[str] | None,
+    def ranker(self) -> Ranker | None:
+        """The configured ranker, when it was learned with this searcher's encoder."""
+        ranker = self.config.ranker
+        if ranker is None or (ranker.encoder and ranker.encoder != encoder_key(self.encoder)):
+            return None
+        return ranker
+
+    def candidate_features(self, query: str) -> tuple[list[str], list[list[float]]]:
+        """Every candidate of a query with its ranker features (for learning the ranker)."""
+        view = self.refresh()
+        terms = query_terms(query)
+        if not view.ids or not terms:
+            return [], []
+        hits, sims = self._gather(view, query, terms, None, None)
+        cands = self.candidates(view, hits, sims, terms)
+        top_cos = max((c.cosine for c in cands), default=0.0)
+        return [c.id for c in cands], [features(c, top_cos, self.config.rrf_k) for c in cands]
+
+    def _gather(self, view: _View, query: str, terms: list[str], kinds: list[str] | None,
+                roots: Sequence[str] | None, widen: int = 1) -> tuple[dict[str, _Hit], np.ndarray | None]:
+        """First-stage candidates: BM25 and vector lists fused, then graph expansion."""
+        cfg = self.config
+        bm25 = self.index.bm25(fts_query(terms), cfg.bm25_candidates * widen, kinds=kinds,
+                               roots=roots, weights=cfg.column_weights) if cfg.use_bm25 else []
+        sims = view.matrix @ self._embed(query) if cfg.use_vector else None
+        vec = self._vector(view, sims, cfg.vector_candidates * widen, kinds, roots) if sims is not None else []
+        hits = self._fuse(view, bm25, vec)
+        if cfg.expand and hits:
+            self._expand(view, hits, kinds, roots)
+        return hits, sims
+
+    def _vector(self, view: _View, sims: np.ndarray, limit: int, kinds: list[str] | None,
                 roots: Sequence[str] | None) -> list[tuple[str, float, int]]:
-        sims = view.matrix @ self._embed(query)
         mask = None
         if kinds:
             mask = np.isin(view.kinds, [view.kind_codes[k] for k in kinds])
@@ -298,7 +341,7 @@ class Searcher:
             span = hi - lo if hi - lo > 1e-6 else 1.0
         for rank, (node_id, score) in enumerate(bm25):
             hit = hits.setdefault(node_id, _Hit(node_id))
-            hit.bm25 = score
+            hit.bm25, hit.bm25_rank = score, rank
             hit.score += cfg.bm25_weight * (1.0 / (cfg.rrf_k + rank) if cfg.fusion == "rrf" else score / top_b)
         for node_id, cosine, rank in vec:
             hit = hits.setdefault(node_id, _Hit(node_id))
@@ -334,14 +377,69 @@ class Searcher:
             hit.source = sources.get(node_id)
             hit.score += boost
 
+    def candidates(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+                   terms: Sequence[str]) -> list[Candidate]:
+        """The ranker's evidence for every hit (see search.rank)."""
+        wanted = stems(terms)
+        top_bm25 = max((h.bm25 or 0.0 for h in hits.values()), default=0.0) or 1.0
+        zero = np.zeros(len(view.ids), dtype=np.float32)
+        cos = sims if sims is not None else zero
+        lexical = {i: (h.bm25 or 0.0) / top_bm25 for i, h in hits.items() if h.bm25}
+        out = []
+        for hit in hits.values():
+            item = view.items[hit.id]
+            names, path = self._name_stems(view, item)
+            steps = view.graph.adj.get(hit.id, ())
+            nbrs = [view.rows[s.other] for s in steps if s.other in view.rows]
+            kids = [view.rows[s.other] for s in steps if s.out and s.kind.value == "CONTAINS" and s.other in view.rows]
+            parent = view.graph.parent.get(hit.id)
+            around = [lexical.get(s.other, 0.0) for s in steps]
+            inside = [lexical.get(s.other, 0.0) for s in steps if s.out and s.kind.value == "CONTAINS"]
+            out.append(Candidate(
+                id=hit.id, kind=item.kind, path=item.path, bm25_rank=hit.bm25_rank,
+                bm25=(hit.bm25 or 0.0) / top_bm25, vec_rank=hit.vec_rank,
+                cosine=float(cos[view.rows[hit.id]]), expansion=hit.expansion,
+                name_match=len(wanted & names) / len(wanted) if wanted else 0.0,
+                path_match=len(wanted & path) / len(wanted) if wanted else 0.0,
+                neighbour_cos=float(cos[nbrs].max()) if nbrs else 0.0,
+                parent_cos=float(cos[view.rows[parent]]) if parent in view.rows else 0.0,
+                child_cos=float(cos[kids].max()) if kids else 0.0,
+                neighbour_bm25=max(around, default=0.0), parent_bm25=lexical.get(parent or "", 0.0),
+                child_bm25=max(inside, default=0.0), text_chars=len(item.text)))
+        return out
+
+    def _name_stems(self, view: _View, item: Item) -> tuple[frozenset[str], frozenset[str]]:
+        found = view.name_stems.get(item.id)
+        if found is None:
+            found = (stems(code_tokens(" ".join((item.name, item.qualname, item.heading, item.title)))),
+                     stems(code_tokens(item.path)))
+            view.name_stems[item.id] = found
+        return found
+
+    def _learned_scores(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+                        terms: Sequence[str], ranker: Ranker) -> bool:
+        """Score every hit with the ranker (a 0..1 score); False when nothing is a good match."""
+        cands = self.candidates(view, hits, sims, terms)
+        top_cos = max((c.cosine for c in cands), default=0.0)
+        if top_cos < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
+            return False
+        raw = ranker.score([features(c, top_cos, self.config.rrf_k) for c in cands])
+        for cand, value in zip(cands, raw):
+            hit = hits[cand.id]
+            hit.raw, hit.score = float(value), sigmoid(float(value))
+        return True
+
     def _rank(self, view: _View, hits: dict[str, _Hit], k: int) -> list[_Hit]:
         cfg = self.config
         scores = {i: h.score for i, h in hits.items() if h.score > 0}
-        dropped = dedupe(scores, view.graph, cfg.dedupe_ratio)
+        learned = self.ranker() is not None  # the ranker weighs grain and evidence itself
+        dropped = dedupe(scores, view.graph, cfg.dedupe_ratio) if cfg.dedupe and not learned else set()
         ranked = sorted((hits[i] for i in scores if i not in dropped), key=lambda h: (-h.score, h.id))
         ranked = ranked[:max(0, int(k))]
         if not cfg.cutoff or not ranked:
             return ranked
+        if learned:
+            return [h for h in ranked if h.raw >= ranked[0].raw - cfg.ranker_margin]
         keep = [ranked[0]]
         for hit in ranked[1:]:
             if hit.score < cfg.cutoff_relative * ranked[0].score or hit.score < cfg.cutoff_gap * keep[-1].score:

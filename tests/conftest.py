@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from kg.settings import Settings
+from tests.kg.conftest import COMMAND_TIMEOUT_MS, ArcadeServer, arcadedb_home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,3 +30,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("neo4j") is not None:
             item.add_marker(skip)
+
+
+# One real Bolt server (ArcadeDB from PyPI) for the whole session, shared by tests/kg and
+# tests/security (defined here so that pytest starts it once).
+@pytest.fixture(scope="session")
+def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArcadeServer]:
+    """One ArcadeDB server for the session; yields it (``bolt_uri``, ``user``, ``password``)."""
+    if arcadedb_home() is None:
+        pytest.skip("arcadedb-embedded is not installed: the Neo4j store is not tested")
+    server = ArcadeServer(tmp_path_factory.mktemp("arcadedb"), command_timeout_ms=COMMAND_TIMEOUT_MS)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def neo4j_settings(arcadedb_server: ArcadeServer, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a fresh database on the session's server (dropped afterwards)."""
+    name = arcadedb_server.new_database()
+    try:
+        yield arcadedb_server.settings(name, db=tmp_path / "kg")
+    finally:
+        arcadedb_server.drop_database(name)

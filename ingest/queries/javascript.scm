@@ -20,6 +20,14 @@
   value: [(arrow_function body: (_) @definition.body)
           (function_expression body: (_) @definition.body)]) @definition.function
 
+;; `res.send = function send () {...}`, `exports.parse = (s) => ...`: a method of what it is assigned on
+(assignment_expression
+  left: (member_expression
+    object: (_) @definition.receiver
+    property: (property_identifier) @name.definition.function)
+  right: [(arrow_function body: (_) @definition.body)
+          (function_expression body: (_) @definition.body)]) @definition.function
+
 (method_definition
   name: [(property_identifier) (private_property_identifier)] @name.definition.method
   body: (statement_block) @definition.body) @definition.method

@@ -161,29 +161,6 @@ class ArcadeServer:
                         neo4j_password=self.password, neo4j_database=database, **changes)
 
 
-@pytest.fixture(scope="session")
-def arcadedb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArcadeServer]:
-    """One ArcadeDB server for the session; yields it (``bolt_uri``, ``user``, ``password``)."""
-    if arcadedb_home() is None:
-        pytest.skip("arcadedb-embedded is not installed: the Neo4j store is not tested")
-    server = ArcadeServer(tmp_path_factory.mktemp("arcadedb"), command_timeout_ms=COMMAND_TIMEOUT_MS)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def neo4j_settings(arcadedb_server: ArcadeServer, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for a fresh database on the session's server (dropped afterwards)."""
-    name = arcadedb_server.new_database()
-    try:
-        yield arcadedb_server.settings(name, db=tmp_path / "kg")
-    finally:
-        arcadedb_server.drop_database(name)
-
-
 @pytest.fixture(params=["ladybug", "neo4j"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A fresh, migrated store: LadybugStore under tmp_path, or Neo4jStore on a new ArcadeDB database."""

@@ -65,7 +65,7 @@ def test_eval_compare_prints_a_table(db: Path, tmp_path: Path) -> None:
     queries.write_text('{"id": "a", "query": "user name", "relevant": ["utils/users.py::UserStore.getUserName"]}\n')
     result = _run(db, "eval", str(queries), "--compare")
     assert result.exit_code == 0, result.output
-    assert "fused+expansion" in result.output and "MRR@10" in result.output
+    assert "kg" in result.output and "MRR@10" in result.output
 
 
 def test_index_reports_nothing_to_embed_when_up_to_date(db: Path) -> None:

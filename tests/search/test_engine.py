@@ -34,8 +34,8 @@ def test_identifier_queries_find_the_definition_in_any_case_style(searcher: Sear
 
 def test_expansion_brings_in_a_linked_node_that_does_not_match(store: LadybugStore, index: SearchIndex,
                                                                encoder) -> None:
-    plain = Searcher(store, index, encoder, SearchConfig.preset("fused").with_(cutoff=False))
-    expanded = Searcher(store, index, encoder, SearchConfig.preset("fused+expansion").with_(cutoff=False))
+    plain = Searcher(store, index, encoder, SearchConfig.preset("rrf").with_(cutoff=False))
+    expanded = Searcher(store, index, encoder, SearchConfig.preset("kg").with_(cutoff=False))
     before, after = plain.search("exponential"), expanded.search("exponential")
     assert _ids(after)[:2] == [EXPO, JITTER]
     assert JITTER not in _ids(before)

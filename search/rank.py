@@ -1,0 +1,160 @@
+"""The learned ranker: a linear model over lexical, semantic and graph features of each candidate.
+
+The candidates are the BM25 and vector lists plus what graph expansion reaches. Each gets
+the features below; its score is ``weights · features``. The weights are learned on labelled
+queries (``train``: pairwise logistic loss, relevant above not relevant in the same query)
+and kept as data in ``ranker.json`` beside this module; ``bench/search/real/tune.py`` learns
+them on the *tune* half of the real-corpus benchmark only.
+
+Graph features are what a fused list cannot see: the best cosine among a node's
+neighbours (the answer one link or call away from the obvious hit), its container's and
+its best child's cosine (the section inside a note that matches, the method inside a class).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FEATURES = (
+    "rrf", "rrf_bm25", "rrf_vec", "bm25", "in_bm25", "cos", "cos_gap", "in_vec", "expansion",
+    "name_match", "path_match", "neighbour_cos", "parent_cos", "child_cos",
+    "neighbour_bm25", "parent_bm25", "child_bm25",
+    "kind_note", "kind_heading", "kind_block", "kind_file", "kind_class", "kind_function",
+    "test", "short",
+)
+WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
+_TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testdata|benches|benchmarks?)(/|$)|(_test|\.test|\.spec|_spec)\.\w+$"
+                        r"|(^|/)test_[^/]*$|(^|/)conftest\.py$")
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a file path is a test, spec, fixture or benchmark by the usual conventions."""
+    return bool(_TEST_PATH.search(path))
+
+
+@dataclass
+class Candidate:
+    """The first-stage evidence of one candidate, from which its features are computed."""
+
+    id: str
+    kind: str
+    path: str
+    bm25_rank: int | None = None
+    bm25: float = 0.0  # its BM25 over the list's best
+    vec_rank: int | None = None
+    cosine: float = 0.0
+    expansion: float = 0.0
+    name_match: float = 0.0
+    path_match: float = 0.0
+    neighbour_cos: float = 0.0
+    parent_cos: float = 0.0
+    child_cos: float = 0.0
+    neighbour_bm25: float = 0.0
+    parent_bm25: float = 0.0
+    child_bm25: float = 0.0
+    text_chars: int = 0
+
+
+def features(c: Candidate, top_cosine: float, rrf_k: int = 60) -> list[float]:
+    """The feature vector of a candidate, in ``FEATURES`` order."""
+    rrf_bm25 = rrf_k / (rrf_k + c.bm25_rank) if c.bm25_rank is not None else 0.0
+    rrf_vec = rrf_k / (rrf_k + c.vec_rank) if c.vec_rank is not None else 0.0
+    base = top_cosine if top_cosine > 0 else 1.0
+    return [
+        (rrf_bm25 + rrf_vec) / 2, rrf_bm25, rrf_vec, c.bm25, float(c.bm25_rank is not None), c.cosine, c.cosine - top_cosine,
+        float(c.vec_rank is not None), c.expansion, c.name_match, c.path_match,
+        c.neighbour_cos / base, c.parent_cos / base, c.child_cos / base,
+        c.neighbour_bm25, c.parent_bm25, c.child_bm25,
+        *(float(c.kind == k) for k in ("Note", "Heading", "Block", "File", "Class", "Function")),
+        float(is_test_path(c.path)), float(c.text_chars < 80),
+    ]
+
+
+@dataclass
+class Ranker:
+    """Weights per feature name (a missing feature weighs 0), learned with one encoder.
+
+    Cosine features depend on the encoder, so a ranker applies only to the encoder it was
+    learned with (``encoder``: its ``name@version``); with another, search falls back to
+    the hand-set fusion.
+    """
+
+    weights: dict[str, float]
+    encoder: str = ""
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Ranker | None:
+        """The ranker saved at ``path``, or None when there is none (or it is unreadable)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls({str(k): float(v) for k, v in data["weights"].items()}, str(data.get("encoder", "")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def save(self, path: Path, **meta: Any) -> None:
+        data = {"weights": self.weights, "encoder": self.encoder, **meta}
+        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+    def score(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        w = np.array([self.weights.get(name, 0.0) for name in FEATURES])
+        return np.asarray(rows, dtype=float) @ w if len(rows) else np.zeros(0)
+
+
+def train(queries: Sequence[tuple[Sequence[Sequence[float]], Sequence[int]]], *, l2: float = 1e-2,
+          steps: int = 400, lr: float = 0.5, negatives: int = 400) -> Ranker:
+    """Pairwise logistic regression: within a query, each item should outscore every item of a
+    lower grade.
+
+    Args:
+        queries: per query, the candidates' feature rows and their grades (0: not relevant).
+        l2: weight decay on the standardised weights.
+        steps: full-batch gradient steps.
+        lr: step size.
+        negatives: per query, at most this many items of lower grade that each item is paired
+            with (an even sample over the whole candidate list, not only its top).
+    """
+    diffs, weights = [], []
+    rrf = FEATURES.index("rrf")
+    for rows, grades in queries:
+        x, g = np.asarray(rows, dtype=float), np.asarray(grades)
+        if x.size == 0 or g.max(initial=0) == 0:
+            continue
+        for i in np.flatnonzero(g > 0):
+            lower = np.flatnonzero(g < g[i])
+            if len(lower) > negatives:
+                lower = lower[np.linspace(0, len(lower) - 1, negatives).astype(int)]
+            diffs.append(x[i] - x[lower])
+            weights.append(np.full(len(lower), 1.0 / len(lower)))
+    if not diffs:
+        return Ranker({name: float(name == "rrf") for name in FEATURES})
+    d = np.vstack(diffs)
+    pair_weight = np.concatenate(weights)
+    pair_weight /= pair_weight.mean()  # every relevant item counts the same, however many pairs it has
+    scale = d.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = d / scale
+    w = np.zeros(z.shape[1])
+    w[rrf] = 1.0
+    for _ in range(steps):
+        margin = z @ w
+        slope = pair_weight / (1.0 + np.exp(np.clip(margin, -30, 30)))
+        grad = -(z * slope[:, None]).mean(axis=0) + l2 * w
+        w -= lr * grad
+    weights = w / scale
+    return Ranker({name: round(float(v), 6) for name, v in zip(FEATURES, weights)})
+
+
+def grades_of(ids: Sequence[str], relevant: Mapping[str, int]) -> list[int]:
+    return [int(relevant.get(i, 0)) for i in ids]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))

@@ -1,0 +1,72 @@
+"""The learned ranker: training recovers an ordering, the searcher applies it only with its own
+encoder, tests rank below implementation, and nonsense gets no good match."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kg.store.ladybug import LadybugStore
+from search.engine import SearchConfig, Searcher
+from search.index import SearchIndex, encoder_key
+from search.rank import FEATURES, Candidate, Ranker, features, is_test_path, train
+from tests.search.conftest import C
+from tests.support.encoders import HashingEncoder
+
+
+def test_training_learns_which_feature_predicts_relevance() -> None:
+    rng = np.random.default_rng(0)
+    queries = []
+    signal = FEATURES.index("neighbour_cos")
+    for _ in range(30):
+        rows = rng.random((40, len(FEATURES)))
+        grades = [2 if i == rows[:, signal].argmax() else 0 for i in range(40)]
+        queries.append((rows.tolist(), grades))
+    ranker = train(queries)
+    assert max(ranker.weights, key=lambda name: ranker.weights[name]) == "neighbour_cos"
+    held_out = rng.random((40, len(FEATURES)))
+    assert int(np.argmax(ranker.score(held_out.tolist()))) == int(held_out[:, signal].argmax())
+
+
+def test_saved_ranker_loads_with_its_encoder(tmp_path) -> None:
+    Ranker({"rrf": 1.5, "test": -2.0}, encoder="model@1").save(tmp_path / "r.json", learned_on="x")
+    loaded = Ranker.load(tmp_path / "r.json")
+    assert loaded == Ranker({"rrf": 1.5, "test": -2.0}, encoder="model@1")
+    assert Ranker.load(tmp_path / "missing.json") is None
+
+
+def test_test_paths_are_recognised() -> None:
+    for path in ("tests/test_client.py", "src/foo_test.go", "src/app.spec.ts", "pkg/__tests__/a.js", "conftest.py"):
+        assert is_test_path(path), path
+    for path in ("httpx/_client.py", "src/contest.py", "src/latest/x.go"):
+        assert not is_test_path(path), path
+
+
+def test_features_follow_the_feature_names() -> None:
+    row = features(Candidate(id="x", kind="Heading", path="a.md", bm25_rank=0, bm25=1.0, cosine=0.5), 0.5)
+    named = dict(zip(FEATURES, row))
+    assert len(row) == len(FEATURES) and named["kind_heading"] == 1.0 and named["in_vec"] == 0.0
+    assert named["rrf_bm25"] == 1.0 and named["cos_gap"] == 0.0
+
+
+def test_ranker_is_used_only_with_the_encoder_it_was_learned_with(store: LadybugStore, index: SearchIndex,
+                                                                   encoder: HashingEncoder) -> None:
+    other = Searcher(store, index, encoder, SearchConfig(ranker=Ranker({"rrf": 1.0}, encoder="another@1")))
+    own = Searcher(store, index, encoder, SearchConfig(ranker=Ranker({"rrf": 1.0}, encoder=encoder_key(encoder))))
+    assert other.ranker() is None and own.ranker() is not None
+
+
+def test_learned_scores_are_between_0_and_1_and_penalise_tests(store: LadybugStore, index: SearchIndex,
+                                                               encoder: HashingEncoder) -> None:
+    ranker = Ranker({"rrf": 4.0, "name_match": 2.0, "test": -6.0, "kind_file": -1.0}, encoder=encoder_key(encoder))
+    searcher = Searcher(store, index, encoder, SearchConfig(ranker=ranker, no_match_cosine=-1.0))
+    results = searcher.search("retry")
+    assert results and all(0.0 < r.score < 1.0 for r in results)
+    assert results[0].id == f"def:{C}/utils/resilience.py::retry"
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def test_nonsense_gets_no_good_match(store: LadybugStore, index: SearchIndex, encoder: HashingEncoder) -> None:
+    ranker = Ranker({"rrf": 1.0}, encoder=encoder_key(encoder))
+    strict = Searcher(store, index, encoder, SearchConfig(ranker=ranker, no_match_cosine=0.99))
+    assert strict.search("zxqv blorft wibble") == []
+    assert strict.search("sleep_with_jitter")  # every query term in a name: still a match
