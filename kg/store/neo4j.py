@@ -6,16 +6,34 @@ allow-list in ``kg.model``; every value travels as a ``$parameter``. Writes are
 transaction, so a lost connection leaves whole batches or nothing. Schema changes are
 numbered, idempotent migrations recorded on ``:KgMigration`` nodes.
 
-The user's console runs in a READ transaction with a time limit and a row cap, and is
-always rolled back. Real Neo4j refuses writes in READ mode by itself; ArcadeDB (the Bolt
-server the tests use) does not, so the store also reads the server's own result summary
-(query type and update counters) and refuses any statement the server reports as a write
-— which the rollback has already undone. Server differences live in
-``kg.store.cypher_dialects``.
+The user's console only reads the graph. Each statement runs alone, in a READ transaction
+with a time limit, that is always rolled back, and its answer stops at a row cap and a byte
+cap (its rows as compact JSON). Before it runs, the server plans it: ``EXPLAIN <statement>``
+with the same parameters, in that transaction, and every operator of the plan must be on
+an allow-list of reading operators, every procedure it calls on an allow-list of schema
+procedures (``Dialect.check_plan``). So LOAD CSV, CALL of any other procedure, writes,
+FOREACH, CALL { } IN TRANSACTIONS and administration are refused without being run. After
+it ran, the result summary must still report no write.
+
+What the planner decides differs by server (``kg.store.cypher_dialects`` has the details):
+
+- **Neo4j 5** answers a tree of operators and the query type: both are checked, and the
+  READ transaction refuses writes by itself as well.
+- **ArcadeDB** (the Bolt server the tests use) answers one plan node whose text lists the
+  planner's steps, and ``w`` as the query type of every ``EXPLAIN``, so the steps are
+  checked and the query type is not. Three things its plan does not decide: a subquery
+  inside an expression (``RETURN COLLECT { LOAD CSV ... }``) is not shown, so a file read
+  there is not refused (only the server's ``arcadedb.opencypher.loadCsv.allowFileUrls=false``
+  or a user without the ``updateSecurity`` permission stops it); schema and administration
+  commands (``CREATE INDEX``, ``CREATE USER``) have no plan and are refused, but ArcadeDB
+  applies them while explaining them; and it ignores READ mode, so a write that got past
+  the plan is refused from the result summary (query type and update counters), after the
+  rollback has undone it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -39,6 +57,9 @@ log = logging.getLogger(__name__)
 # Short, so a server that went away is reported in seconds rather than after 30.
 RETRY_SECONDS = 5.0
 CONNECT_SECONDS = 5.0
+# The console pulls records in batches of this many, so its caps stop a large answer
+# within one batch of where they fall.
+CONSOLE_FETCH_SIZE = 100
 _KINDS = {k.value for k in NodeKind}
 
 
@@ -49,7 +70,7 @@ class Neo4jStore:
 
     def __init__(self, driver: neo4j.Driver, *, uri: str, database: str | None, dialect: Dialect,
                  batch_size: int = 2_000, default_timeout_ms: int = 10_000,
-                 default_max_rows: int = 1_000) -> None:
+                 default_max_rows: int = 1_000, default_max_bytes: int = 4_000_000) -> None:
         self._driver = driver
         self.uri = uri
         self.database = database
@@ -57,6 +78,7 @@ class Neo4jStore:
         self.batch_size = max(1, int(batch_size))
         self.default_timeout_ms = default_timeout_ms
         self.default_max_rows = default_max_rows
+        self.default_max_bytes = default_max_bytes
 
     @classmethod
     def connect(cls, settings: Settings) -> Neo4jStore:
@@ -98,7 +120,7 @@ class Neo4jStore:
         log.info("connected to %s (%s, dialect %s)", uri, agent, dialect.name)
         return cls(driver, uri=uri, database=database, dialect=dialect,
                    batch_size=settings.batch_size, default_timeout_ms=settings.query_timeout_ms,
-                   default_max_rows=settings.max_rows)
+                   default_max_rows=settings.max_rows, default_max_bytes=settings.max_result_bytes)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -307,35 +329,39 @@ class Neo4jStore:
     # -- the user's console ---------------------------------------------------------------
 
     def query(self, cypher: str, params: dict[str, Any] | None = None, *,
-              timeout_ms: int | None = None, max_rows: int | None = None) -> QueryResult:
-        """Run one read-only statement in a READ transaction that is always rolled back.
+              timeout_ms: int | None = None, max_rows: int | None = None,
+              max_bytes: int | None = None) -> QueryResult:
+        """Run one statement that only reads the graph, in a READ transaction always rolled back.
+
+        The server plans it first (``EXPLAIN``, same parameters, same transaction); it runs
+        only if the plan passes ``Dialect.check_plan``. The answer stops before ``max_rows``
+        rows or ``max_bytes`` bytes of rows as compact JSON (``truncated_by`` says which).
 
         Raises:
-            ReadOnlyViolation: the server refused a write, or reported the statement as one.
+            ReadOnlyViolation: the plan does more than read the graph (the operator or
+                procedure is named), or the server refused or reported a write.
             QueryTimeout: it ran past its time limit (Neo4j: ``timeout_ms``; ArcadeDB: the
                 server's ``arcadedb.command.timeout``).
             QueryError: the server rejected it (its message is kept).
         """
         timeout_ms = int(timeout_ms or self.default_timeout_ms)
         max_rows = int(max_rows or self.default_max_rows)
+        max_bytes = int(max_bytes or self.default_max_bytes)
+        params = dict(params or {})
         started = time.perf_counter()
         with _console_errors(self.uri, timeout_ms), self._driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+                database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                fetch_size=CONSOLE_FETCH_SIZE) as session:
             tx = session.begin_transaction(timeout=timeout_ms / 1000)
             try:
-                result = tx.run(cypher, dict(params or {}))
+                _refuse_unless_reading(self.dialect, tx.run(f"EXPLAIN {cypher}", params).consume())
+                result = tx.run(cypher, params)
                 columns = list(result.keys())
-                rows: list[list[Any]] = []
-                truncated = False
-                for record in result:  # fetches at most max_rows + 1 records
-                    if len(rows) >= max_rows:
-                        truncated = True
-                        break
-                    rows.append([_jsonable(v) for v in record.values()])
+                rows, truncated_by = _fetch(result, max_rows, max_bytes)
                 _refuse_writes(result.consume())
             finally:
                 tx.close()  # rolls back: the console never commits
-        return QueryResult(columns=columns, rows=rows, truncated=truncated,
+        return QueryResult(columns=columns, rows=rows, truncated_by=truncated_by,
                            elapsed_ms=(time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
@@ -344,13 +370,47 @@ class Neo4jStore:
 
 # -- helpers ----------------------------------------------------------------------------
 
+def _refuse_unless_reading(dialect: Dialect, summary: neo4j.ResultSummary) -> None:
+    """Refuse a statement, before it runs, unless the server's plan of it only reads."""
+    if summary.plan is None:
+        changed = _changes(summary.counters)
+        # ArcadeDB gives no plan for schema and administration commands, and applies them.
+        applied = f"; the server reports that explaining it already changed {changed}" if changed else ""
+        raise ReadOnlyViolation("the console only reads the graph: the server gave no plan for this "
+                                f"statement (a schema or administration command?), so it is refused{applied}")
+    dialect.check_plan(summary.plan, summary.query_type)
+
+
+def _fetch(result: neo4j.Result, max_rows: int, max_bytes: int) -> tuple[list[list[Any]], str]:
+    """JSON-friendly rows, stopping before ``max_rows`` rows or ``max_bytes`` bytes of JSON."""
+    rows: list[list[Any]] = []
+    size = 0
+    for record in result:  # fetches at most one record past a cap (and its batch)
+        if len(rows) >= max_rows:
+            return rows, "rows"
+        row = [_jsonable(v) for v in record.values()]
+        size += len(json.dumps(row, default=str, separators=(",", ":")).encode())
+        if size > max_bytes:
+            return rows, "bytes"
+        rows.append(row)
+    return rows, ""
+
+
 def _refuse_writes(summary: neo4j.ResultSummary) -> None:
-    counters = summary.counters
-    if summary.query_type in ("w", "rw", "s") or counters.contains_updates or counters.contains_system_updates:
-        changes = {k: v for k, v in vars(counters).items() if isinstance(v, int) and v and not k.startswith("_")}
+    changes = _changes(summary.counters)
+    if summary.query_type in ("w", "rw", "s") or changes:
         raise ReadOnlyViolation(
-            "the console is read-only: the server reports this statement as a write "
+            "the console only reads the graph: the server reports this statement as a write "
             f"({changes or f'query type {summary.query_type!r}'}); its transaction was rolled back")
+
+
+def _changes(counters: neo4j.SummaryCounters) -> dict[str, Any]:
+    """What the server reports a statement changed (``{}``: nothing)."""
+    changes = {k: v for k, v in vars(counters).items()
+               if isinstance(v, int) and v and not k.startswith("_")}
+    if not changes and (counters.contains_updates or counters.contains_system_updates):
+        changes = {"contains_updates": True}
+    return changes
 
 
 @contextmanager
