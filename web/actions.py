@@ -14,8 +14,10 @@ from flask import request
 
 from kg.errors import ConfigError, QueryTooLarge
 from kg.model import NodeKind
-from web.http import MAX_K, MAX_QUERY_CHARS, int_arg, list_arg
+from web.http import INT64, MAX_K, MAX_QUERY_CHARS, int_arg, int_value, list_arg, load_json
 from web.services import Services
+
+BIG = INT64 - 1  # ids and counts are SQLite integers
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +89,18 @@ def run_cypher(svc: Services, query: Any, params: Any, max_rows: Any = None) -> 
     params = parse_params(params)
     cap = svc.settings.max_rows
     if max_rows not in (None, ""):
-        try:
-            cap = max(1, min(cap, int(max_rows)))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"max_rows must be an integer, not {max_rows!r}") from exc
-    timeout_ms = svc.settings.query_timeout_ms
-    result = svc.store.query(query, params, timeout_ms=timeout_ms, max_rows=cap)
+        cap = int_value(max_rows, "max_rows", 1, cap)
+    timeout_ms, max_bytes = svc.settings.query_timeout_ms, svc.settings.max_result_bytes
+    result = svc.store.query(query, params, timeout_ms=timeout_ms, max_rows=cap, max_bytes=max_bytes)
     notice = ""
-    if result.truncated:
+    if result.truncated_by == "rows":
         notice = f"Stopped at the row cap: only the first {cap} rows are shown (KG_MAX_ROWS is {svc.settings.max_rows})."
+    elif result.truncated_by == "bytes":
+        notice = (f"Stopped at the byte cap: only the first {len(result.rows)} rows (of at most "
+                  f"{max_bytes / 1e6:g} MB) are shown (KG_MAX_RESULT_BYTES).")
     return {"query": query, "params": params, "columns": result.columns, "rows": result.rows,
-            "truncated": result.truncated, "row_cap": cap, "timeout_ms": timeout_ms,
+            "truncated": result.truncated, "truncated_by": result.truncated_by, "row_cap": cap,
+            "byte_cap": max_bytes, "timeout_ms": timeout_ms,
             "elapsed_ms": round(result.elapsed_ms, 2), "notice": notice,
             "graph": rows_graph(result.rows)}
 
@@ -112,8 +115,8 @@ def parse_params(params: Any) -> dict[str, Any]:
         return {}
     if isinstance(params, str):
         try:
-            params = json.loads(params)
-        except ValueError as exc:
+            params = load_json(params, "the text")
+        except ConfigError as exc:
             raise ConfigError(f"parameters must be a JSON object: {exc}") from exc
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
         raise ConfigError('parameters must be a JSON object, e.g. {"name": "Retry"}')
@@ -165,11 +168,14 @@ def record_feedback(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
                 raise ConfigError('a search event needs "results": the list of node ids shown')
             return {"search_id": log_.record_search(str(body.get("query") or ""), results)}
         if event == "open":
-            open_id = log_.record_open(int(body["search_id"]), str(body["node_id"]), int(body.get("position", 0)),
-                                       _opt_int(body.get("dwell_ms")))
+            dwell = body.get("dwell_ms")
+            open_id = log_.record_open(int_value(body["search_id"], "search_id", 0, BIG),
+                                       str(body["node_id"]), int_value(body.get("position", 0), "position", 0, BIG),
+                                       None if dwell is None else int_value(dwell, "dwell_ms", 0, BIG))
             return {"open_id": open_id}
         if event == "dwell":
-            log_.record_dwell(int(body["open_id"]), int(body["dwell_ms"]))
+            log_.record_dwell(int_value(body["open_id"], "open_id", 0, BIG),
+                              int_value(body["dwell_ms"], "dwell_ms", 0, BIG))
             return {}
     except KeyError as exc:
         raise ConfigError(f"a {event} event needs {exc.args[0]!r}") from exc
@@ -177,6 +183,3 @@ def record_feedback(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"bad {event} event: {exc}") from exc
     raise ConfigError('"event" must be "search", "open" or "dwell"')
 
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)

@@ -7,7 +7,9 @@ and JSON requests, and one HTML page for the rest.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MAX_K = 100
 MAX_QUERY_CHARS = 500
+MAX_JSON_DEPTH = 32
+INT64 = 2 ** 63
 
 
 def node_url(node_id: str, **params: Any) -> str:
@@ -84,10 +88,66 @@ def json_body() -> dict[str, Any]:
     """
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    data = request.get_json(silent=True)
+    data = load_json(request.get_data(), "the body")
     if not isinstance(data, dict):
         raise ConfigError("the body must be a JSON object")
     return data
+
+
+def load_json(raw: str | bytes, what: str) -> Any:
+    """JSON from a client, bounded: nesting at most MAX_JSON_DEPTH, integers within 64 bits,
+    finite numbers only (no NaN, Infinity or 1e400).
+
+    Raises:
+        ConfigError: it is not such JSON (the message names ``what`` and the problem).
+    """
+    def no_constant(name: str) -> Any:
+        raise ConfigError(f"{what}: {name} is not a JSON number")
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        data = json.loads(text, parse_constant=no_constant)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{what} is not valid JSON: {exc}") from exc
+    _check_bounds(data, what)
+    return data
+
+
+def _check_bounds(data: Any, what: str) -> None:
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ConfigError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and not -INT64 <= value < INT64:
+            raise ConfigError(f"{what}: the integer {str(value)[:20]}... is out of range (64 bits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{what}: numbers must be finite")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def int_value(value: Any, name: str, low: int, high: int) -> int:
+    """An integer from a JSON body, clamped to [low, high].
+
+    Raises:
+        ConfigError: it is not an integer (a bool, a fraction, text that is not a number).
+    """
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{name} must be an integer, not {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{name} must be an integer, not {str(value)[:40]!r}") from exc
+    return max(low, min(high, number))
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

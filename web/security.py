@@ -7,8 +7,11 @@
   same URL without it, so the token does not stay in the address bar or in history).
 - DNS rebinding: on loopback without a token, only loopback host names are accepted.
 - Cross-site requests: state-changing methods need a JSON body (so a plain HTML form
-  cannot send one), a same-origin ``Sec-Fetch-Site`` and a matching ``Origin`` when the
-  browser sends them.
+  cannot send one), a same-origin ``Sec-Fetch-Site`` and an ``Origin`` with this server's
+  scheme, host and port when the browser sends them. A GET from another site (its
+  ``Sec-Fetch-Site`` is ``cross-site`` or ``same-site``) may open a page, but does no work:
+  the JSON API and JSON twins refuse it, and the console does not run a query for it.
+  Requests with no fetch metadata at all (curl, scripts) are not browsers and pass.
 - Headers: a CSP without inline script or style, no framing, no sniffing, no referrer.
 """
 
@@ -80,6 +83,8 @@ def install(app: Flask, settings: Settings) -> None:
                 return response
         if request.method not in SAFE_METHODS:
             _check_cross_site()
+        else:
+            _check_cross_site_read()
         return None
 
     @app.after_request
@@ -129,9 +134,38 @@ def _check_cross_site() -> None:
         raise Forbidden(f"cross-site request refused (Sec-Fetch-Site: {site})")
     origin = request.headers.get("Origin")
     if origin is not None and origin != "null":
-        if urlsplit(origin).netloc != request.host:
-            raise Forbidden(f"cross-site request refused (Origin {origin} is not {request.host})")
+        if _origin(origin) != _origin(f"{request.scheme}://{request.host}"):
+            raise Forbidden(f"cross-site request refused (Origin {origin} is not {request.scheme}://{request.host})")
     elif origin == "null":
         raise Forbidden("cross-site request refused (opaque Origin)")
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
+
+
+def _check_cross_site_read() -> None:
+    """A GET sent by another site's page may navigate here, but runs nothing.
+
+    Raises:
+        Forbidden: a cross-site or same-site GET of the JSON API, a JSON twin, or a console
+            query.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is None or site in ("same-origin", "none"):
+        return
+    if request.path.startswith("/api/") or request.args.get("format") == "json":
+        raise Forbidden(f"cross-site request refused (Sec-Fetch-Site: {site}): the JSON API answers "
+                        "kg's own pages and non-browser clients only")
+    if request.path.rstrip("/") == "/console" and request.args.get("query", "").strip():
+        raise Forbidden(f"cross-site request refused (Sec-Fetch-Site: {site}): a console query runs only "
+                        "from kg's own pages; open /console and run it there")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of an origin, default ports filled in."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ("", url, None)
+    scheme = parts.scheme.lower()
+    return (scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme))
