@@ -7,7 +7,7 @@ Stages (``--stages``, comma-separated; default all):
 ``speed``      encoder throughput on 512 real node texts: torch threads 1 vs 2, one
                length-sorted call vs unsorted batches.
 ``index``      a fresh full sync with all-MiniLM-L6-v2: units embedded + indexed per second.
-``eval``       bench/search/queries.jsonl: bm25, vector, fused, fused+expansion side by side.
+``eval``       bench/search/queries.jsonl: bm25, vector, rrf and kg side by side.
 ``latency``    p50/p95 per query on the real graph, query encoding included.
 ``synthetic``  p50/p95 on generated graphs of ``--sizes`` nodes (random vectors for the
                nodes, real MiniLM encoding for the queries).
