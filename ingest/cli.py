@@ -3,6 +3,9 @@
 After the graph is written it calls the hook the composition root put in
 ``ctx.meta["after_ingest"]`` (kg/cli.py uses it to update the search index), so this
 layer never imports the ones above it.
+
+The summary names every skipped file and every warning: the first ``LISTED`` of each in
+text (``--verbose-skips``: all of them), all of them with ``--json``.
 """
 
 from __future__ import annotations
@@ -18,24 +21,39 @@ from kg.commands.common import Bars, graph
 from kg.errors import ConfigError
 from kg.settings import Settings
 
+LISTED = 20  # skipped files and warnings named in the text summary (--json names all)
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--name", "names", multiple=True, help="Root name for each PATH, in order (default: the folder name).")
 @click.option("--index/--no-index", default=True, show_default=True,
               help="Update the search index (embeddings + BM25) after writing the graph.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--verbose-skips", is_flag=True, help="List every skipped file and warning.")
+@click.option("--follow-symlinks/--no-follow-symlinks", default=None,
+              help="Ingest symlinks that lead outside a root (default: $KG_FOLLOW_SYMLINKS, then no: "
+                   "they are skipped and named in the summary).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON, with every skipped file and every warning.")
+@click.option("--verbose-skips", is_flag=True,
+              help=f"Name every skipped file and warning in the text summary "
+                   f"(default: the first {LISTED} of each).")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], names: tuple[str, ...], index: bool,
-           as_json: bool, verbose_skips: bool) -> None:
-    """Ingest vaults and repositories (incremental: only what changed is parsed and written)."""
+           follow_symlinks: bool | None, as_json: bool, verbose_skips: bool) -> None:
+    """Ingest vaults and repositories (incremental: only what changed is parsed and written).
+
+    Files that are skipped (ignored, too large, binary, symlinks leading outside the root...)
+    and files with problems (broken YAML, invalid UTF-8, syntax errors) are named in the
+    summary on every run, until they are fixed; they never stop the rest of the ingest.
+    """
     settings: Settings = ctx.obj
     if names and len(names) != len(paths):
         raise ConfigError(f"--name was given {len(names)} times for {len(paths)} paths; give one per path")
     roots = [(names[i] if names else p.resolve().name, p) for i, p in enumerate(paths)]
+    if follow_symlinks is None:
+        follow_symlinks = settings.follow_symlinks
     options = IngestOptions(max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size,
-                            links_in_comments=settings.links_in_comments)
+                            links_in_comments=settings.links_in_comments, follow_symlinks=follow_symlinks)
     bars = Bars()
     with graph(settings) as store:
         pipeline = Pipeline(store, settings.db / "ingest.sqlite", options, progress=bars)
@@ -58,11 +76,11 @@ def _print_summary(summary: dict[str, Any], report: IngestReport, verbose: bool)
     files = summary["files"]
     click.echo("files: " + ", ".join(f"{k} {files.get(k, 0)}" for k in
                                      ("added", "changed", "removed", "unchanged", "failed")))
+    limit = None if verbose else LISTED
     if report.skipped:
         by_reason = summary["skipped_by_reason"]
         click.echo(f"skipped: {len(report.skipped)} (" + ", ".join(f"{r}: {n}" for r, n in sorted(by_reason.items())) + ")")
-        for path, reason in report.skipped if verbose else report.skipped[:0]:
-            click.echo(f"  {path}: {reason}")
+        _echo_list([f"{path}: {reason}" for path, reason in report.skipped_in_order()], limit)
     click.echo("nodes: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["nodes"].items())))
     click.echo("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["edges"].items())))
     res = summary["resolution"]
@@ -74,16 +92,21 @@ def _print_summary(summary: dict[str, Any], report: IngestReport, verbose: bool)
         click.echo("resolution: " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())))
     if report.warnings:
         click.echo(f"warnings: {len(report.warnings)}", err=True)
-        for warning in report.warnings if verbose else report.warnings[:20]:
-            click.echo(f"  {warning}", err=True)
-        if not verbose and len(report.warnings) > 20:
-            click.echo("  ... (--verbose-skips lists them all)", err=True)
+        _echo_list(report.warnings, limit, err=True)
     if "index" in summary:
         click.echo("index: " + ", ".join(f"{k} {v}" for k, v in summary["index"].items()))
     written = summary["written"]
     click.echo(f"written: {written.get('nodes_written', 0)} nodes, {written.get('edges_written', 0)} edges; "
                f"deleted: {written.get('nodes_deleted', 0)} nodes, {written.get('edges_deleted', 0)} edges; "
                f"{summary['seconds']:.2f}s")
+
+
+def _echo_list(lines: list[str], limit: int | None, *, err: bool = False) -> None:
+    """The lines, indented; past ``limit`` only how many more there are."""
+    for line in lines if limit is None else lines[:limit]:
+        click.echo(f"  {line}", err=err)
+    if limit is not None and len(lines) > limit:
+        click.echo(f"  … and {len(lines) - limit} more (--json lists all)", err=err)
 
 
 COMMANDS = [ingest]

@@ -400,6 +400,8 @@ def _imports(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> 
     for caps in matches:
         stmt = _first(caps, "reference.import") or caps["name.reference.import"][0]
         module = src.text(caps["name.reference.import"][0]).strip().strip("\"'`")
+        if not module:
+            continue  # `import ""` names no module (Go would resolve it to the file's own package)
         entry = grouped.setdefault((stmt.start_byte, module), {
             "line": stmt.start_point[0] + 1, "names": [], "alias": {}, "include": False})
         names = [src.text(n) for n in caps.get("import.name", [])]

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import frontmatter
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
@@ -217,8 +216,11 @@ class Frontmatter:
 def split_frontmatter(lines: list[str]) -> Frontmatter:
     """Find and load the YAML block between ``---`` fences at the top of a note.
 
-    Broken YAML or a block that is not a mapping gives empty data and a warning; the
-    block's lines still count as frontmatter so that the body is parsed as usual.
+    Broken YAML (including values YAML cannot build, such as ``2024-02-30``), a block that is not a
+    mapping, or one that expands past ``MAX_FRONTMATTER_VALUES`` values or
+    ``MAX_FRONTMATTER_DEPTH`` levels (YAML aliases can make a few lines expand without
+    bound, or refer to themselves) gives empty data and a warning; the block's lines still
+    count as frontmatter so that the body is parsed as usual. It never raises.
 
     Args:
         lines: the note's lines, without line endings.
@@ -231,7 +233,9 @@ def split_frontmatter(lines: list[str]) -> Frontmatter:
     raw = lines[1:close]
     try:
         data = frontmatter.YAMLHandler().load("\n".join(raw))
-    except yaml.YAMLError as exc:
+    except Exception as exc:  # noqa: BLE001 - the note's own YAML, reported as a warning
+        # Beyond YAMLError, PyYAML's constructors raise whatever building a value raises:
+        # ValueError for 2024-02-30, IndexError for an empty !!int, RecursionError...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return Frontmatter({}, close + 1, raw, f"broken YAML frontmatter: {first}")
     if data is None:
@@ -239,17 +243,36 @@ def split_frontmatter(lines: list[str]) -> Frontmatter:
     if not isinstance(data, dict):
         kind = type(data).__name__
         return Frontmatter({}, close + 1, raw, f"frontmatter is not a mapping (got {kind}); ignored")
-    return Frontmatter({str(k): _plain(v) for k, v in data.items()}, close + 1, raw)
+    try:
+        plain = _plain(data, [MAX_FRONTMATTER_VALUES], 0)
+    except _TooLarge:
+        return Frontmatter({}, close + 1, raw,
+                           f"frontmatter expands to more than {MAX_FRONTMATTER_VALUES:,} values or "
+                           f"{MAX_FRONTMATTER_DEPTH} levels (YAML aliases?); ignored")
+    return Frontmatter(plain, close + 1, raw)
 
 
-def _plain(value: Any) -> Any:
-    """YAML values made JSON-friendly (dates as ISO strings)."""
+MAX_FRONTMATTER_VALUES = 10_000
+MAX_FRONTMATTER_DEPTH = 50
+
+
+class _TooLarge(Exception):
+    """The frontmatter expands past the limits (internal to ``split_frontmatter``)."""
+
+
+def _plain(value: Any, budget: list[int], depth: int) -> Any:
+    """YAML values made JSON-friendly (dates as ISO strings, keys as strings), within limits."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_FRONTMATTER_DEPTH:
+        raise _TooLarge
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):  # !!set: in a stable order (set order varies per run)
+        value = sorted(value, key=lambda v: (type(v).__name__, str(v)))
+    if isinstance(value, (list, tuple)):  # !!omap gives (key, value) tuples
+        return [_plain(v, budget, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, budget, depth + 1) for k, v in value.items()}
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)

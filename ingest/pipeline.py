@@ -1,10 +1,12 @@
 """The incremental ingest pipeline: discover → parse what changed → resolve → write the diff.
 
 Unchanged files (same size and mtime, or same content hash) are never parsed again; their
-parsed form comes from ``IngestState``. Resolution (links, imports, calls, mentions) runs
-over every file of every ingested root, so a renamed heading or function re-targets the
-edges that point at it; only the difference between that graph and what the store holds
-is written, in batches, through ``GraphStore``.
+parsed form and their warnings come from ``IngestState``, and so do the reasons files were
+read but not taken (binary, minified), so a bad file is reported on every run without being
+parsed again (a file its parser fails on is tried again). A bad file never stops the others.
+Resolution (links, imports, calls, mentions) runs over every file of every ingested root, so
+a renamed heading or function re-targets the edges that point at it; only the difference
+between that graph and what the store holds is written, in batches, through ``GraphStore``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from ingest.discover import Found, discover
-from ingest.state import IngestState
+from ingest.discover import Found, discover, outside_root
+from ingest.report import IngestReport
+from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
 from kg.errors import IngestError
 from kg.model import Edge, Node, NodeKind, check_pair, content_hash
@@ -28,39 +31,15 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
+__all__ = ["IngestOptions", "IngestReport", "Pipeline"]
+
 
 @dataclass
 class IngestOptions:
     max_file_bytes: int = 2_000_000
     batch_size: int = 2_000
     links_in_comments: bool = False
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did, for the summary a user reads."""
-
-    files: Counter[str] = field(default_factory=Counter)  # added/changed/removed/unchanged/failed
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (root/path, reason)
-    warnings: list[str] = field(default_factory=list)  # "root/path: message"
-    nodes: Counter[str] = field(default_factory=Counter)  # graph totals by kind
-    edges: Counter[str] = field(default_factory=Counter)
-    written: Counter[str] = field(default_factory=Counter)
-    resolution: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "files": dict(self.files), "skipped": len(self.skipped),
-            "skipped_by_reason": dict(Counter(_reason_key(r) for _, r in self.skipped)),
-            "warnings": len(self.warnings), "nodes": dict(self.nodes), "edges": dict(self.edges),
-            "written": dict(self.written), "resolution": dict(self.resolution),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def _reason_key(reason: str) -> str:
-    return reason.split(" (")[0].split(":")[0]
+    follow_symlinks: bool = False
 
 
 class Pipeline:
@@ -69,7 +48,8 @@ class Pipeline:
     Args:
         store: where the graph is written.
         state_path: the SQLite file that remembers parsed files and what the store holds.
-        options: size limits, batch size, comment handling.
+        options: size limits, batch size, comment handling, whether to follow symlinks that
+            lead outside a root.
         progress: called as ``progress(stage, done, total)`` during long work.
     """
 
@@ -102,11 +82,14 @@ class Pipeline:
             self.state.set_root(name, directory)
             self._scan_root(name, directory, report)
         self.state.commit()
-        if report.files.keys() - {"unchanged"} or self.state.is_dirty() or not self.state.stored_count():
+        changed = report.files.keys() & {"added", "changed", "removed"}
+        if changed or self.state.is_dirty() or not self.state.stored_count():
             self.refresh(report)
-        else:  # nothing changed on disk: the graph is already right
-            counts = self.state.stored_counts()
-            report.nodes, report.edges = counts
+        else:  # nothing changed on disk: the graph is already right, and so is the last resolution
+            report.nodes, report.edges = self.state.stored_counts()
+            stats, warnings = self.state.resolution()
+            report.resolution.update(stats)
+            report.warnings += warnings
         report.seconds = time.perf_counter() - started
         return report
 
@@ -117,7 +100,13 @@ class Pipeline:
             log.warning("the last ingest stopped while writing; rebuilding its record from the store")
             self._rebuild_mirror()
         parsed = list(self.state.parsed_files())
-        nodes, edges = self._resolve(parsed, report)
+        resolved = IngestReport()
+        nodes, edges = self._resolve(parsed, resolved)
+        # Kept, so that a run where nothing changed reports the same links and warnings.
+        self.state.set_resolution(dict(resolved.resolution), resolved.warnings)
+        self.state.commit()
+        report.resolution.update(resolved.resolution)
+        report.warnings += resolved.warnings
         self._write(nodes, edges, report)
         report.nodes = Counter(n.kind.value for n in nodes.values())
         report.edges = Counter(e.kind.value for e in edges.values())
@@ -126,58 +115,110 @@ class Pipeline:
     # -- scanning and parsing ------------------------------------------------------------
 
     def _scan_root(self, root: str, directory: Path, report: IngestReport) -> None:
-        found = discover(directory, max_bytes=self.options.max_file_bytes)
-        report.skipped += [(f"{root}/{p}", reason) for p, reason in found.skipped]
+        found = discover(directory, max_bytes=self.options.max_file_bytes,
+                         follow_symlinks=self.options.follow_symlinks)
         for path, reason in found.skipped:
-            log.info("skipped %s/%s: %s", root, path, reason)
-        known = self.state.file_index(root)
-        seen: set[str] = set()
+            self._skip(report, root, path, reason, level=logging.INFO)
+        for path, message in found.warnings:
+            self._warn(report, root, path, [message])
+        scan = _RootScan(root, directory, self.state.file_index(root), self.state.file_warnings(root),
+                         self.state.problems(root), report)
+        kept: set[str] = set()
         for i, item in enumerate(found.files):
             self.progress(f"scan {root}", i, len(found.files))
-            seen.add(item.path)
-            self._scan_file(root, item, known.get(item.path), report)
+            if self._scan_file(scan, item):
+                kept.add(item.path)
         self.progress(f"scan {root}", len(found.files), len(found.files))
-        for path in sorted(set(known) - seen):
+        for path in sorted(set(scan.known) - kept):
             self.state.delete_file(root, path)
             report.files["removed"] += 1
+        self.state.keep_problems(root, {item.path for item in found.files})
 
-    def _scan_file(self, root: str, item: Found, known: tuple[str, int, int] | None,
-                   report: IngestReport) -> None:
+    def _scan_file(self, scan: _RootScan, item: Found) -> bool:
+        """Take one file if it changed; report its problems either way.
+
+        Returns:
+            Whether the file (or its previous version) stays in the graph.
+        """
+        root, report = scan.root, scan.report
+        known, problem = scan.known.get(item.path), scan.problems.get(item.path)
+        if problem is not None and (problem.size, problem.mtime_ns) == (item.size, item.mtime_ns):
+            return self._report_problem(report, root, item.path, problem)
         if known and known[1] == item.size and known[2] == item.mtime_ns:
-            report.files["unchanged"] += 1
-            return
+            return self._unchanged(scan, item.path)
         if item.kind == "attachment":
-            parsed = ParsedFile(root=root, path=item.path, kind="attachment",
-                                hash=f"{item.size}-{item.mtime_ns}")
+            parsed: ParsedFile | Problem = ParsedFile(root=root, path=item.path, kind="attachment",
+                                                      hash=f"{item.size}-{item.mtime_ns}")
         else:
-            try:
-                data = item.abs_path.read_bytes()
-            except OSError as exc:
-                self._skip(report, root, item.path, f"unreadable: {exc.strerror or exc}")
-                return
+            data = self._read(scan, item)
+            if data is None:
+                return False
             digest = content_hash(data)
+            if problem is not None and problem.hash == digest:
+                touched = problem._replace(size=item.size, mtime_ns=item.mtime_ns)
+                self.state.put_problem(root, item.path, touched)
+                return self._report_problem(report, root, item.path, problem)
             if known and known[0] == digest:
                 self.state.touch_file(root, item.path, item.size, item.mtime_ns)
-                report.files["unchanged"] += 1
-                return
-            parsed = self._parse(root, item, data, report)
-            if parsed is None:
-                return
-            parsed.hash = digest
+                return self._unchanged(scan, item.path)
+            parsed = self._parse(root, item, data, digest)
+        if isinstance(parsed, Problem):
+            if parsed.kind == "skipped":  # a property of the content, kept until the content changes
+                self.state.put_problem(root, item.path, parsed)
+            else:  # a parser failure is retried on every run: the parser may be fixed by then
+                self.state.delete_problem(root, item.path)
+            log.log(logging.WARNING if parsed.kind == "skipped" else logging.ERROR,
+                    "%s/%s: %s", root, item.path, parsed.message)
+            return self._report_problem(report, root, item.path, parsed)
         self.state.put_file(parsed, item.size, item.mtime_ns)
+        self.state.delete_problem(root, item.path)
         report.files["changed" if known else "added"] += 1
-        report.warnings += [f"{root}/{item.path}: {w}" for w in parsed.warnings]
-        for warning in parsed.warnings:
-            log.warning("%s/%s: %s", root, item.path, warning)
+        self._warn(report, root, item.path, parsed.warnings, level=logging.WARNING)
+        return True
 
-    def _skip(self, report: IngestReport, root: str, path: str, reason: str) -> None:
-        report.skipped.append((f"{root}/{path}", reason))
-        log.warning("skipped %s/%s: %s", root, path, reason)
+    def _unchanged(self, scan: _RootScan, path: str) -> bool:
+        scan.report.files["unchanged"] += 1
+        self._warn(scan.report, scan.root, path, scan.warnings.get(path, []))
+        return True
 
-    def _parse(self, root: str, item: Found, data: bytes, report: IngestReport) -> ParsedFile | None:
-        if b"\x00" in data[:8192]:
-            self._skip(report, root, item.path, "binary content")
+    def _read(self, scan: _RootScan, item: Found) -> bytes | None:
+        # Checked again at read time: the file may have become a symlink since discovery.
+        target = None if self.options.follow_symlinks else outside_root(item.abs_path, scan.directory)
+        if target is not None:
+            self._skip(scan.report, scan.root, item.path, f"symlink to outside the root: {target}")
             return None
+        try:
+            return item.abs_path.read_bytes()
+        except OSError as exc:
+            self._skip(scan.report, scan.root, item.path, f"unreadable: {exc.strerror or exc}")
+            return None
+
+    def _report_problem(self, report: IngestReport, root: str, path: str, problem: Problem) -> bool:
+        if problem.kind == "skipped":
+            report.skipped.append((f"{root}/{path}", problem.message))
+            return False
+        report.files["failed"] += 1
+        report.warnings.append(f"{root}/{path}: {problem.message}")
+        return True  # its previous version, if any, is kept
+
+    def _skip(self, report: IngestReport, root: str, path: str, reason: str,
+              level: int = logging.WARNING) -> None:
+        report.skipped.append((f"{root}/{path}", reason))
+        log.log(level, "skipped %s/%s: %s", root, path, reason)
+
+    def _warn(self, report: IngestReport, root: str, path: str, warnings: list[str],
+              level: int = logging.INFO) -> None:
+        for warning in warnings:
+            report.warnings.append(f"{root}/{path}: {warning}")
+            log.log(level, "%s/%s: %s", root, path, warning)
+
+    def _parse(self, root: str, item: Found, data: bytes, digest: str) -> ParsedFile | Problem:
+        """The parsed file, or why it is not taken (a Problem carrying its hash and stat)."""
+        def problem(kind: str, message: str) -> Problem:
+            return Problem(digest, item.size, item.mtime_ns, kind, message)
+
+        if b"\x00" in data[:8192]:
+            return problem("skipped", "binary content")
         warnings = []
         try:
             text = data.decode("utf-8")
@@ -185,19 +226,19 @@ class Pipeline:
             text = data.decode("utf-8", errors="replace")
             warnings.append(f"invalid UTF-8 at byte {exc.start}; decoded with replacement characters")
         try:
-            parsed = self._parse_text(root, item, text, data, report)
+            parsed = self._parse_text(root, item, text)
         except Exception as exc:  # a parser bug must not stop the other files
-            log.exception("cannot parse %s/%s", root, item.path)
-            report.files["failed"] += 1
-            report.warnings.append(f"{root}/{item.path}: cannot parse ({type(exc).__name__}: {exc}); "
-                                   "its previous version, if any, is kept")
-            return None
-        if parsed is not None:
-            parsed.warnings = warnings + parsed.warnings
+            log.debug("cannot parse %s/%s", root, item.path, exc_info=True)
+            return problem("failed", f"cannot parse ({type(exc).__name__}: {exc}); "
+                                     "its previous version, if any, is kept")
+        if parsed is None:
+            return problem("skipped", "minified bundle")
+        parsed.hash = digest
+        parsed.warnings = warnings + parsed.warnings
         return parsed
 
-    def _parse_text(self, root: str, item: Found, text: str, data: bytes,
-                    report: IngestReport) -> ParsedFile | None:
+    def _parse_text(self, root: str, item: Found, text: str) -> ParsedFile | None:
+        """The parsed note or code file; None for a minified bundle."""
         if item.kind == "note":
             from ingest.obsidian import parse_note
 
@@ -205,7 +246,6 @@ class Pipeline:
         from ingest.code import is_minified, parse_code
 
         if is_minified(text):
-            self._skip(report, root, item.path, "minified bundle")
             return None
         return parse_code(root, item.path, text.encode("utf-8"))
 
@@ -300,6 +340,18 @@ class Pipeline:
         self.state.replace_mirror(nodes, edges)
         self.state.commit()
         self.state.set_dirty(False)
+
+
+@dataclass
+class _RootScan:
+    """One root being scanned: what the state knew about its files, and the report."""
+
+    root: str
+    directory: Path
+    known: dict[str, tuple[str, int, int]]  # path -> (hash, size, mtime_ns) of the stored version
+    warnings: dict[str, list[str]]  # path -> warnings of the stored version
+    problems: dict[str, Problem]  # path -> why the file was not taken last time
+    report: IngestReport
 
 
 def _table_key(item: Node | Edge | tuple[str, NodeKind]) -> tuple[str, ...]:

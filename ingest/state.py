@@ -1,20 +1,28 @@
 """The ingest state beside the graph: parsed files, and what the store holds.
 
-SQLite (stdlib). ``files`` keeps each file's content hash and its parsed form, so an
-unchanged file is never parsed again and resolution can run over every file of every
-root. ``stored_nodes``/``stored_edges`` mirror what was written to the graph store, so a
-re-ingest writes only the difference. A ``dirty`` mark is set while the store is being
-written; if a run dies there (``kill -9``), the next run rebuilds the mirror from the
-store itself before diffing.
+SQLite (stdlib). ``files`` keeps each file's content hash and its parsed form, and
+``file_warnings`` its warnings, so an unchanged file is never parsed again, resolution can
+run over every file of every root, and a file that is still bad is reported on every run
+(``meta`` keeps the last resolution's counts and warnings for the same reason).
+``problems`` keeps the files that were read but not taken (binary, minified) with their
+hash, so they too are reported again without being read again. ``stored_nodes`` and
+``stored_edges`` mirror what was written to the graph store, so a re-ingest writes only the
+difference. A ``dirty`` mark is set while the store is being written; if a run dies there
+(``kill -9``), the next run rebuilds the mirror from the store itself before diffing.
+
+Schema changes are numbered, idempotent migrations (``_MIGRATIONS``), applied in order on
+open and recorded in ``PRAGMA user_version``.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.types import ParsedFile
 
@@ -31,6 +39,39 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
+def _migrate_1(db: sqlite3.Connection) -> None:
+    """Each file's warnings; the files read but not taken.
+
+    The warnings have a table of their own, holding only files that have any: a column of
+    ``files`` would sit behind the parsed blob, and reading it would read every blob.
+    """
+    db.execute("""CREATE TABLE IF NOT EXISTS file_warnings (
+        root TEXT NOT NULL, path TEXT NOT NULL, warnings TEXT NOT NULL, PRIMARY KEY (root, path))""")
+    db.execute("""CREATE TABLE IF NOT EXISTS problems (
+        root TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER, mtime_ns INTEGER,
+        kind TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (root, path))""")
+    for root, path, blob in db.execute("SELECT root, path, parsed FROM files"):
+        warnings = pickle.loads(blob).warnings  # once, on upgrade: they are in the parsed form
+        if warnings:
+            db.execute("INSERT OR REPLACE INTO file_warnings VALUES (?, ?, ?)",
+                       (root, path, json.dumps(warnings)))
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1,)
+
+
+class Problem(NamedTuple):
+    """A file that was read but not taken: ``kind`` is 'skipped' (binary, minified: not in the
+    graph, kept in the state until the file changes) or 'failed' (its parser failed; the
+    previous version, if any, stays; never kept, so the next run tries again)."""
+
+    hash: str
+    size: int
+    mtime_ns: int
+    kind: str
+    message: str
+
+
 class IngestState:
     """Parsed files and the mirror of the store, in one SQLite file."""
 
@@ -38,6 +79,12 @@ class IngestState:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path))
         self.db.executescript(_SCHEMA)
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migrate in enumerate(_MIGRATIONS, 1):
+            if number > version:
+                migrate(self.db)
+                self.db.execute(f"PRAGMA user_version = {number:d}")  # PRAGMA takes no parameters
+                self.db.commit()
 
     def close(self) -> None:
         self.db.close()
@@ -52,6 +99,8 @@ class IngestState:
     def remove_root(self, name: str) -> None:
         self.db.execute("DELETE FROM roots WHERE name = ?", (name,))
         self.db.execute("DELETE FROM files WHERE root = ?", (name,))
+        self.db.execute("DELETE FROM file_warnings WHERE root = ?", (name,))
+        self.db.execute("DELETE FROM problems WHERE root = ?", (name,))
 
     # files
     def file_index(self, root: str) -> dict[str, tuple[str, int, int]]:
@@ -65,6 +114,10 @@ class IngestState:
         blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (parsed.root, parsed.path, parsed.kind, parsed.hash, size, mtime_ns, blob))
+        self.db.execute("DELETE FROM file_warnings WHERE root = ? AND path = ?", (parsed.root, parsed.path))
+        if parsed.warnings:
+            self.db.execute("INSERT INTO file_warnings VALUES (?, ?, ?)",
+                            (parsed.root, parsed.path, json.dumps(parsed.warnings)))
 
     def touch_file(self, root: str, path: str, size: int, mtime_ns: int) -> None:
         self.db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE root = ? AND path = ?",
@@ -72,6 +125,40 @@ class IngestState:
 
     def delete_file(self, root: str, path: str) -> None:
         self.db.execute("DELETE FROM files WHERE root = ? AND path = ?", (root, path))
+        self.db.execute("DELETE FROM file_warnings WHERE root = ? AND path = ?", (root, path))
+
+    def file_warnings(self, root: str) -> dict[str, list[str]]:
+        """path -> the warnings of its stored version, for the files of one root that have any."""
+        rows = self.db.execute("SELECT path, warnings FROM file_warnings WHERE root = ?", (root,))
+        return {p: json.loads(w) for p, w in rows}
+
+    # files read but not taken
+    def problems(self, root: str) -> dict[str, Problem]:
+        rows = self.db.execute("SELECT path, hash, size, mtime_ns, kind, message FROM problems WHERE root = ?",
+                               (root,))
+        return {p: Problem(h, s, m, k, msg) for p, h, s, m, k, msg in rows}
+
+    def put_problem(self, root: str, path: str, problem: Problem) -> None:
+        self.db.execute("INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?)", (root, path, *problem))
+
+    def delete_problem(self, root: str, path: str) -> None:
+        self.db.execute("DELETE FROM problems WHERE root = ? AND path = ?", (root, path))
+
+    def keep_problems(self, root: str, paths: set[str]) -> None:
+        """Forget the problems of files of ``root`` that are no longer found."""
+        gone = [(root, p) for (p,) in self.db.execute("SELECT path FROM problems WHERE root = ?", (root,))
+                if p not in paths]
+        self.db.executemany("DELETE FROM problems WHERE root = ? AND path = ?", gone)
+
+    # what the last resolution found (reported again when nothing changed)
+    def resolution(self) -> tuple[dict[str, int], list[str]]:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'resolution'").fetchone()
+        data = json.loads(row[0]) if row else {}
+        return data.get("stats", {}), data.get("warnings", [])
+
+    def set_resolution(self, stats: dict[str, int], warnings: list[str]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('resolution', ?)",
+                        (json.dumps({"stats": stats, "warnings": warnings}),))
 
     def parsed_files(self) -> Iterator[ParsedFile]:
         for (blob,) in self.db.execute("SELECT parsed FROM files ORDER BY root, path"):

@@ -34,6 +34,9 @@ class Settings:
     max_file_bytes: int = _setting(2_000_000, "KG_MAX_FILE_BYTES", "Files larger than this are skipped.")
     batch_size: int = _setting(2_000, "KG_BATCH_SIZE", "Rows per write batch (one transaction each).")
     links_in_comments: bool = _setting(False, "KG_LINKS_IN_COMMENTS", "Count links inside %%comments%%.")
+    follow_symlinks: bool = _setting(False, "KG_FOLLOW_SYMLINKS",
+                                     "Ingest symlinks that lead outside a vault or repository root "
+                                     "(off: they are skipped and named in the summary).")
     model: str = _setting("", "KG_MODEL", "Encoder: a sentence-transformers directory (empty: promoted or general model).")
     device: str = _setting("", "KG_DEVICE", "Torch device for encoding and training (empty: automatic).")
     torch_threads: int = _setting(0, "KG_TORCH_THREADS", "Torch CPU threads (0: automatic).")

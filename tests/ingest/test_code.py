@@ -169,6 +169,12 @@ def test_same_qualname_twice_gets_distinct_ids():
     assert ids == ["def:r/p.py::A.x", "def:r/p.py::A.x@2"]
 
 
+def test_an_import_of_an_empty_path_names_no_module():
+    # Found by tests/ingest/test_properties.py: Go resolved `import ""` to the file's own package.
+    pf = parse_code("r", "a.go", b'package a\n\nimport ""\nimport "fmt"\n')
+    assert refs(pf, EdgeKind.IMPORTS) == {("FILE", "fmt")}
+
+
 def test_unknown_extension_raises():
     with pytest.raises(IngestError, match="no code parser"):
         parse_code("r", "notes.txt", b"")

@@ -73,3 +73,42 @@ def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
     finally:
         (tmp_path / "locked").chmod(0o755)
     assert any(p == "locked" and r.startswith("unreadable") for p, r in result.skipped)
+
+
+def test_a_second_path_to_a_folder_is_not_a_loop(tmp_path: Path) -> None:
+    _write(tmp_path, "real/note.md")
+    os.symlink(tmp_path / "real", tmp_path / "a-link")  # sorts first, yet the real path wins
+    result = discover(tmp_path, max_bytes=1000)
+    assert [f.path for f in result.files] == ["real/note.md"]
+    assert ("a-link", "same folder as real") in result.skipped
+
+
+def test_names_that_are_not_utf8_are_skipped_and_printable(tmp_path: Path) -> None:
+    _write(tmp_path, "ok.md")
+    _write(tmp_path, "bad\udcfe.md")
+    _write(tmp_path, "dir\udcff/inner.md")
+    result = discover(tmp_path, max_bytes=1000)
+    assert [f.path for f in result.files] == ["ok.md"]
+    reason = "the name is not valid UTF-8 (rename it to ingest it)"
+    assert ("bad\\xfe.md", reason) in result.skipped and ("dir\\xff", reason) in result.skipped
+
+
+def test_a_bad_ignore_line_is_a_warning_and_the_other_lines_still_apply(tmp_path: Path) -> None:
+    _write(tmp_path, "sub/.gitignore", "*.log\n!\n\\\n")
+    _write(tmp_path, "sub/x.log")
+    _write(tmp_path, "sub/n.md")
+    result = discover(tmp_path, max_bytes=1000)
+    assert [f.path for f in result.files] == ["sub/n.md"]
+    assert result.warnings == [("sub/.gitignore", "line 2: '!' is not a valid pattern; the line is ignored"),
+                               ("sub/.gitignore", "line 3: '\\\\' is not a valid pattern; the line is ignored")]
+
+
+def test_ignore_files_that_lead_outside_are_not_read(tmp_path: Path) -> None:
+    outside = _write(tmp_path, "outside/rules", "*.md\n")
+    root = tmp_path / "root"
+    _write(root, "n.md")
+    os.symlink(outside, root / ".kgignore")
+    result = discover(root, max_bytes=1000)
+    assert [f.path for f in result.files] == ["n.md"]
+    assert (".kgignore", f"symlink to outside the root: {outside.resolve()}") in result.skipped
+    assert [f.path for f in discover(root, max_bytes=1000, follow_symlinks=True).files] == []

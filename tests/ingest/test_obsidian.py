@@ -282,6 +282,32 @@ def test_frontmatter_that_is_not_a_mapping_warns() -> None:
     assert [t for t, _, _ in link_refs(pf)] == ["X"]
 
 
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("due: 2024-02-30", "broken YAML frontmatter: day is out of range for month"),
+    ("n: !!int twelve", "broken YAML frontmatter: invalid literal for int() with base 10: 'twelve'"),
+])
+def test_values_yaml_cannot_build_are_broken_yaml_not_a_failed_note(yaml_text: str, message: str) -> None:
+    pf = note(f"---\n{yaml_text}\n---\n# H\nSee [[X]]\n")
+    assert pf.warnings == [message]
+    assert [t for t, _, _ in link_refs(pf)] == ["X"]
+
+
+@pytest.mark.parametrize("yaml_text", [
+    "a: &a [*a]",  # a list that contains itself
+    "\n".join(["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]  # ten aliases a level: 10^9 values
+               + [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 10)]),
+])
+def test_aliases_that_expand_without_bound_are_ignored_quickly(yaml_text: str) -> None:
+    pf = note(f"---\n{yaml_text}\n---\n# H\n")
+    assert pf.warnings == ["frontmatter expands to more than 10,000 values or 50 levels (YAML aliases?); ignored"]
+    assert nodes_of(pf, NodeKind.NOTE)["note:vault/Note.md"].props == {"aliases": [], "tags": []}
+
+
+def test_yaml_sets_come_back_in_a_stable_order() -> None:
+    pf = note("---\nkinds: !!set {zeta, alpha, mid}\n---\n")
+    assert nodes_of(pf, NodeKind.NOTE)["note:vault/Note.md"].props["kinds"] == ["alpha", "mid", "zeta"]
+
 # --- the whole vault -------------------------------------------------------------------------
 
 def test_every_local_edge_and_ref_source_is_allowed(fixtures_dir: Path) -> None:

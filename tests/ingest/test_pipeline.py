@@ -169,3 +169,125 @@ def test_a_changed_link_alias_updates_the_stored_edge(tmp_path: Path, db) -> Non
     report = pipeline.ingest([("v", root)])
     assert alias() == "second words"
     assert report.written["edges_written"] >= 1
+
+
+def _bad_files(root: Path) -> None:
+    _write(root, "yaml.md", "---\ntags: [a, b\n---\n# Y\n")
+    _write(root, "date.md", "---\ndue: 2024-02-30\n---\n# D\n")
+    _write(root, "latin1.md", "# Caf\xe9\n".encode("latin-1"))
+    _write(root, "binary.md", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    _write(root, "broken.py", "def f(:\n    return 1\n")
+    _write(root, "bundle.js", "var a=1;" * 400)
+    _write(root, "huge.md", "x" * 5000)
+
+
+def _problems(report) -> tuple[list[str], list[tuple[str, str]]]:
+    return sorted(w for w in report.warnings), sorted(report.skipped)
+
+
+def test_bad_files_are_reported_again_on_every_run_without_parsing(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "bad"
+    _write(root, "ok.md", "# Ok\n")
+    _bad_files(root)
+    pipeline.options.max_file_bytes = 4000
+    first = pipeline.ingest([("b", root)])
+    warnings, skipped = _problems(first)
+    assert [w.split(":")[0] for w in warnings] == ["b/broken.py", "b/date.md", "b/latin1.md", "b/yaml.md"]
+    assert "b/date.md: broken YAML frontmatter: day is out of range for month" in warnings
+    assert dict(skipped) == {"b/binary.md": "binary content", "b/bundle.js": "minified bundle",
+                             "b/huge.md": "too large (5,000 bytes > 4,000)"}
+    stages: list[str] = []
+    pipeline.progress = lambda stage, done, total: stages.append(stage)
+    second = pipeline.ingest([("b", root)])
+    assert _problems(second) == (warnings, skipped)
+    assert second.files == {"unchanged": 5}  # the 5 files taken, none parsed again
+    assert set(stages) == {"scan b"} and not second.written  # nothing resolved or written
+
+
+def test_warnings_are_dropped_when_the_file_is_fixed_or_removed(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "bad"
+    _bad_files(root)
+    pipeline.options.max_file_bytes = 4000
+    pipeline.ingest([("b", root)])
+    _write(root, "yaml.md", "---\ntags: [a, b]\n---\n# Y\n")
+    _write(root, "date.md", "---\ndue: 2024-02-28\n---\n# D\n")
+    _write(root, "binary.md", "# Not binary any more\n")
+    _write(root, "broken.py", "def f():\n    return 1\n")
+    (root / "latin1.md").unlink()
+    (root / "bundle.js").unlink()
+    (root / "huge.md").unlink()
+    for _ in range(2):  # the run that sees the fix, and the one after
+        report = pipeline.ingest([("b", root)])
+        assert _problems(report) == ([], [])
+    assert store.get_node("note:b/binary.md") is not None
+    assert store.get_node("note:b/date.md").props["due"] == "2024-02-28"
+
+
+def test_a_file_that_turns_bad_leaves_the_graph_or_keeps_its_previous_version(tmp_path: Path, db,
+                                                                               monkeypatch) -> None:
+    store, pipeline = db
+    root = tmp_path / "r"
+    _write(root, "a.md", "# A\n\nfirst version\n")
+    _write(root, "b.md", "# B\n")
+    _write(root, "c.md", "# C\n")
+    pipeline.ingest([("r", root)])
+    import ingest.obsidian
+
+    parse_note = ingest.obsidian.parse_note
+
+    def crash_on_c(root_name: str, path: str, text: str, **kwargs: object):
+        if path == "c.md":
+            raise RuntimeError("parser bug")
+        return parse_note(root_name, path, text, **kwargs)
+
+    monkeypatch.setattr(ingest.obsidian, "parse_note", crash_on_c)
+    _write(root, "a.md", b"# A\x00 now binary")
+    _write(root, "c.md", "# C\n\nsecond version\n")
+    for _ in range(2):
+        report = pipeline.ingest([("r", root)])
+        assert dict(report.skipped) == {"r/a.md": "binary content"}
+        assert report.files["failed"] == 1
+        assert any(w.startswith("r/c.md: cannot parse (RuntimeError: parser bug)") for w in report.warnings)
+    assert store.get_node("note:r/a.md") is None  # skipped: its old text is not served
+    assert store.get_node("note:r/c.md") is not None  # failed: the previous version stays
+    monkeypatch.setattr(ingest.obsidian, "parse_note", parse_note)
+    _write(root, "c.md", "# C\n\nthird version\n")
+    report = pipeline.ingest([("r", root)])
+    assert report.files["failed"] == 0 and not report.warnings
+    assert "third version" in store.get_node("heading:r/c.md#C").text
+
+
+def test_warnings_survive_an_upgrade_of_the_state(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "v"
+    _write(root, "yaml.md", "---\ntags: [a, b\n---\n# Y\n")
+    pipeline.ingest([("v", root)])
+    pipeline.close()
+    with sqlite3.connect(str(tmp_path / "db" / "ingest.sqlite")) as conn:  # as before migration 1
+        conn.execute("DROP TABLE file_warnings")
+        conn.execute("DROP TABLE problems")
+        conn.execute("PRAGMA user_version = 0")
+    upgraded = Pipeline(store, tmp_path / "db" / "ingest.sqlite")
+    try:
+        report = upgraded.ingest([("v", root)])
+    finally:
+        upgraded.close()
+    assert report.files == {"unchanged": 1}
+    assert [w.split(": ")[0] for w in report.warnings] == ["v/yaml.md"]
+
+
+def test_a_bad_ignore_file_or_file_name_does_not_stop_the_ingest(tmp_path: Path, db) -> None:
+    store, pipeline = db
+    root = tmp_path / "v"
+    _write(root, ".gitignore", "!\n*.log\n")
+    _write(root, "a.md", "# A\n")
+    _write(root, "x.log", "log")
+    (root / "b\udcff.md").write_text("# B\n", encoding="utf-8")
+    report = pipeline.ingest([("v", root)])
+    assert report.files == {"added": 1}
+    assert report.warnings == ["v/.gitignore: line 1: '!' is not a valid pattern; the line is ignored"]
+    skipped = dict(report.skipped)
+    assert skipped["v/x.log"] == "ignored by .gitignore"
+    assert skipped["v/b\\xff.md"] == "the name is not valid UTF-8 (rename it to ingest it)"
