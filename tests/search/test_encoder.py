@@ -69,3 +69,10 @@ def test_a_trained_static_model_loads_as_a_search_encoder(tmp_path) -> None:
     vectors = encoder.encode(["retry backoff", "vector note"])
     assert encoder.dim == 16 and vectors.shape == (2, 16)
     assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+
+
+def test_the_general_model_loads_by_its_name_as_the_readme_writes_it(minilm: SentenceTransformerEncoder) -> None:
+    from embed.encoder import load_encoder
+
+    by_name = load_encoder("all-MiniLM-L6-v2")
+    assert by_name.name == minilm.name and by_name.version == minilm.version
