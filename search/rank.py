@@ -35,6 +35,14 @@ _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testdata|benches|benchmark
                         r"|(^|/)test_[^/]*$|(^|/)conftest\.py$")
 
 
+TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "fixture", "fixtures", "benchmark", "bench"})
+
+
+def asks_for_tests(terms: Sequence[str]) -> bool:
+    """Whether a query is about tests (then tests are not ranked down)."""
+    return any(t.lower() in TEST_WORDS for t in terms)
+
+
 def is_test_path(path: str) -> bool:
     """Whether a file path is a test, spec, fixture or benchmark by the usual conventions."""
     return bool(_TEST_PATH.search(path))
@@ -63,8 +71,9 @@ class Candidate:
     text_chars: int = 0
 
 
-def features(c: Candidate, top_cosine: float, rrf_k: int = 60) -> list[float]:
-    """The feature vector of a candidate, in ``FEATURES`` order."""
+def features(c: Candidate, top_cosine: float, rrf_k: int = 60, tests_wanted: bool = False) -> list[float]:
+    """The feature vector of a candidate, in ``FEATURES`` order (``test`` is 0 for every
+    candidate when the query asks for tests)."""
     rrf_bm25 = rrf_k / (rrf_k + c.bm25_rank) if c.bm25_rank is not None else 0.0
     rrf_vec = rrf_k / (rrf_k + c.vec_rank) if c.vec_rank is not None else 0.0
     base = top_cosine if top_cosine > 0 else 1.0
@@ -74,7 +83,7 @@ def features(c: Candidate, top_cosine: float, rrf_k: int = 60) -> list[float]:
         c.neighbour_cos / base, c.parent_cos / base, c.child_cos / base,
         c.neighbour_bm25, c.parent_bm25, c.child_bm25,
         *(float(c.kind == k) for k in ("Note", "Heading", "Block", "File", "Class", "Function")),
-        float(is_test_path(c.path)), float(c.text_chars < 80),
+        float(not tests_wanted and is_test_path(c.path)), float(c.text_chars < 80),
     ]
 
 

@@ -70,3 +70,12 @@ def test_nonsense_gets_no_good_match(store: LadybugStore, index: SearchIndex, en
     strict = Searcher(store, index, encoder, SearchConfig(ranker=ranker, no_match_cosine=0.99))
     assert strict.search("zxqv blorft wibble") == []
     assert strict.search("sleep_with_jitter")  # every query term in a name: still a match
+
+
+def test_tests_are_ranked_down_unless_the_query_asks_for_them() -> None:
+    from search.rank import asks_for_tests
+
+    cand = Candidate(id="t", kind="Function", path="tests/test_client.py")
+    assert dict(zip(FEATURES, features(cand, 0.5)))["test"] == 1.0
+    assert dict(zip(FEATURES, features(cand, 0.5, tests_wanted=True)))["test"] == 0.0
+    assert asks_for_tests(["redirect", "tests"]) and not asks_for_tests(["redirect", "latest"])
