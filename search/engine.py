@@ -30,7 +30,7 @@ from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import Item, SearchIndex, encoder_key
-from search.rank import Candidate, Ranker, asks_for_tests, features, sigmoid
+from search.rank import Candidate, Ranker, features, query_facts, sigmoid
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
 
 log = logging.getLogger(__name__)
@@ -288,9 +288,8 @@ class Searcher:
             return [], []
         hits, sims = self._gather(view, query, terms, None, None)
         cands = self.candidates(view, hits, sims, terms)
-        top_cos = max((c.cosine for c in cands), default=0.0)
-        wanted = asks_for_tests(terms)
-        return [c.id for c in cands], [features(c, top_cos, self.config.rrf_k, wanted) for c in cands]
+        facts = query_facts(terms, max((c.cosine for c in cands), default=0.0))
+        return [c.id for c in cands], [features(c, facts, self.config.rrf_k) for c in cands]
 
     def _gather(self, view: _View, query: str, terms: list[str], kinds: list[str] | None,
                 roots: Sequence[str] | None, widen: int = 1) -> tuple[dict[str, _Hit], np.ndarray | None]:
@@ -424,8 +423,8 @@ class Searcher:
         top_cos = max((c.cosine for c in cands), default=0.0)
         if top_cos < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
             return False
-        wanted = asks_for_tests(terms)
-        raw = ranker.score([features(c, top_cos, self.config.rrf_k, wanted) for c in cands])
+        facts = query_facts(terms, top_cos)
+        raw = ranker.score([features(c, facts, self.config.rrf_k) for c in cands])
         for cand, value in zip(cands, raw):
             hit = hits[cand.id]
             hit.raw, hit.score = float(value), sigmoid(float(value))

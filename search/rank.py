@@ -71,9 +71,21 @@ class Candidate:
     text_chars: int = 0
 
 
-def features(c: Candidate, top_cosine: float, rrf_k: int = 60, tests_wanted: bool = False) -> list[float]:
-    """The feature vector of a candidate, in ``FEATURES`` order (``test`` is 0 for every
-    candidate when the query asks for tests)."""
+@dataclass(frozen=True)
+class QueryFacts:
+    """What the features need to know of the query and of its whole candidate list."""
+
+    top_cosine: float = 0.0
+    tests_wanted: bool = False  # the query asks for tests: they are not ranked down
+
+
+def query_facts(terms: Sequence[str], top_cosine: float) -> QueryFacts:
+    return QueryFacts(top_cosine, asks_for_tests(terms))
+
+
+def features(c: Candidate, q: QueryFacts, rrf_k: int = 60) -> list[float]:
+    """The feature vector of a candidate, in ``FEATURES`` order."""
+    top_cosine = q.top_cosine
     rrf_bm25 = rrf_k / (rrf_k + c.bm25_rank) if c.bm25_rank is not None else 0.0
     rrf_vec = rrf_k / (rrf_k + c.vec_rank) if c.vec_rank is not None else 0.0
     base = top_cosine if top_cosine > 0 else 1.0
@@ -83,7 +95,7 @@ def features(c: Candidate, top_cosine: float, rrf_k: int = 60, tests_wanted: boo
         c.neighbour_cos / base, c.parent_cos / base, c.child_cos / base,
         c.neighbour_bm25, c.parent_bm25, c.child_bm25,
         *(float(c.kind == k) for k in ("Note", "Heading", "Block", "File", "Class", "Function")),
-        float(not tests_wanted and is_test_path(c.path)), float(c.text_chars < 80),
+        float(not q.tests_wanted and is_test_path(c.path)), float(c.text_chars < 80),
     ]
 
 

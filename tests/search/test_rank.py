@@ -8,7 +8,7 @@ import numpy as np
 from kg.store.ladybug import LadybugStore
 from search.engine import SearchConfig, Searcher
 from search.index import SearchIndex, encoder_key
-from search.rank import FEATURES, Candidate, Ranker, features, is_test_path, train
+from search.rank import FEATURES, Candidate, QueryFacts, Ranker, features, is_test_path, train
 from tests.search.conftest import C
 from tests.support.encoders import HashingEncoder
 
@@ -42,7 +42,7 @@ def test_test_paths_are_recognised() -> None:
 
 
 def test_features_follow_the_feature_names() -> None:
-    row = features(Candidate(id="x", kind="Heading", path="a.md", bm25_rank=0, bm25=1.0, cosine=0.5), 0.5)
+    row = features(Candidate(id="x", kind="Heading", path="a.md", bm25_rank=0, bm25=1.0, cosine=0.5), QueryFacts(0.5))
     named = dict(zip(FEATURES, row))
     assert len(row) == len(FEATURES) and named["kind_heading"] == 1.0 and named["in_vec"] == 0.0
     assert named["rrf_bm25"] == 1.0 and named["cos_gap"] == 0.0
@@ -76,6 +76,6 @@ def test_tests_are_ranked_down_unless_the_query_asks_for_them() -> None:
     from search.rank import asks_for_tests
 
     cand = Candidate(id="t", kind="Function", path="tests/test_client.py")
-    assert dict(zip(FEATURES, features(cand, 0.5)))["test"] == 1.0
-    assert dict(zip(FEATURES, features(cand, 0.5, tests_wanted=True)))["test"] == 0.0
+    assert dict(zip(FEATURES, features(cand, QueryFacts(0.5))))["test"] == 1.0
+    assert dict(zip(FEATURES, features(cand, QueryFacts(0.5, tests_wanted=True))))["test"] == 0.0
     assert asks_for_tests(["redirect", "tests"]) and not asks_for_tests(["redirect", "latest"])
