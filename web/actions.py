@@ -13,7 +13,7 @@ from typing import Any
 from flask import request
 
 from kg.errors import ConfigError, QueryTooLarge
-from kg.model import NodeKind
+from kg.model import SEARCHABLE_KINDS, NodeKind
 from web.http import INT64, MAX_K, MAX_QUERY_CHARS, int_arg, int_value, list_arg, load_json
 from web.services import Services
 
@@ -60,12 +60,13 @@ def query_terms(query: str, result: dict[str, Any]) -> list[str]:
 
 
 def _kinds(names: list[str]) -> list[NodeKind]:
-    allowed = {k.value.lower(): k for k in NodeKind}
+    """The searchable kinds named (any case); the index holds no others."""
+    allowed = {k.value.lower(): k for k in SEARCHABLE_KINDS}
     out = []
     for name in names:
         kind = allowed.get(name.lower())
         if kind is None:
-            raise ConfigError(f"unknown kind {name!r}; use one of: {', '.join(k.value for k in NodeKind)}")
+            raise ConfigError(f"unknown kind {name!r}; use one of: {', '.join(k.value for k in SEARCHABLE_KINDS)}")
         out.append(kind)
     return out
 
@@ -96,8 +97,8 @@ def run_cypher(svc: Services, query: Any, params: Any, max_rows: Any = None) -> 
     if result.truncated_by == "rows":
         notice = f"Stopped at the row cap: only the first {cap} rows are shown (KG_MAX_ROWS is {svc.settings.max_rows})."
     elif result.truncated_by == "bytes":
-        notice = (f"Stopped at the byte cap: only the first {len(result.rows)} rows (of at most "
-                  f"{max_bytes / 1e6:g} MB) are shown (KG_MAX_RESULT_BYTES).")
+        notice = (f"Stopped at the byte cap of {max_bytes / 1e6:g} MB: only the first {len(result.rows)} rows "
+                  f"are shown (KG_MAX_RESULT_BYTES is {max_bytes}); return fewer or smaller columns.")
     return {"query": query, "params": params, "columns": result.columns, "rows": result.rows,
             "truncated": result.truncated, "truncated_by": result.truncated_by, "row_cap": cap,
             "byte_cap": max_bytes, "timeout_ms": timeout_ms,
@@ -157,20 +158,24 @@ def record_feedback(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
     """Record one feedback event: ``search``, ``open`` or ``dwell``.
 
     Raises:
-        ConfigError: an unknown event or missing fields.
+        ConfigError: an unknown event, or a missing or mistyped field (named).
     """
     event = body.get("event")
     log_ = svc.feedback
     try:
         if event == "search":
-            results = body.get("results")
+            query, results = body.get("query"), body.get("results")
+            if not isinstance(query, str):
+                raise ConfigError('a search event needs "query": the text that was searched')
             if not isinstance(results, list):
                 raise ConfigError('a search event needs "results": the list of node ids shown')
-            return {"search_id": log_.record_search(str(body.get("query") or ""), results)}
+            return {"search_id": log_.record_search(query, results)}
         if event == "open":
+            if not isinstance(body.get("node_id"), str):
+                raise ConfigError('an open event needs "node_id": the id of the opened result')
             dwell = body.get("dwell_ms")
             open_id = log_.record_open(int_value(body["search_id"], "search_id", 0, BIG),
-                                       str(body["node_id"]), int_value(body.get("position", 0), "position", 0, BIG),
+                                       body["node_id"], int_value(body.get("position", 0), "position", 0, BIG),
                                        None if dwell is None else int_value(dwell, "dwell_ms", 0, BIG))
             return {"open_id": open_id}
         if event == "dwell":

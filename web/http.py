@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 MAX_K = 100
 MAX_QUERY_CHARS = 500
-MAX_JSON_DEPTH = 32
-INT64 = 2 ** 63
+MAX_JSON_DEPTH = 32  # arrays and objects in a body or in ?params=; real ones nest a few levels
+INT64 = 2 ** 63  # the stores' integers (SQLite, LadybugDB, Neo4j) are signed 64-bit
+MAX_INT_DIGITS = 100  # longer integers are refused while parsing (int() of them is costly);
+# shorter ones beyond 64 bits by _check_bounds, whose message names the field
 
 
 def node_url(node_id: str, **params: Any) -> str:
@@ -96,17 +98,21 @@ def json_body() -> dict[str, Any]:
 
 def load_json(raw: str | bytes, what: str) -> Any:
     """JSON from a client, bounded: nesting at most MAX_JSON_DEPTH, integers within 64 bits,
-    finite numbers only (no NaN, Infinity or 1e400).
+    finite numbers only (no NaN, Infinity or 1e400), text that is valid Unicode.
+
+    A document nested too deeply for the parser's stack is refused as one nested too
+    deeply (RecursionError); the bounds are then checked without recursion, so nothing
+    that walks the value later (the stores, ``jsonify``) can overflow either.
 
     Raises:
-        ConfigError: it is not such JSON (the message names ``what`` and the problem).
+        ConfigError: it is not such JSON (the message names ``what``, the field and the problem).
     """
     def no_constant(name: str) -> Any:
-        raise ConfigError(f"{what}: {name} is not a JSON number")
+        raise ConfigError(f"{what}: {name} is not a JSON number (numbers must be finite)")
 
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        data = json.loads(text, parse_constant=no_constant)
+        data = json.loads(text, parse_constant=no_constant, parse_int=_bounded_int)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except RecursionError as exc:
@@ -117,22 +123,42 @@ def load_json(raw: str | bytes, what: str) -> Any:
     return data
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:  # before int(): its cost grows with the digits
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits is out of range (64 bits)")
+    return int(text)
+
+
 def _check_bounds(data: Any, what: str) -> None:
-    stack = [(data, 0)]
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
     while stack:
-        value, depth = stack.pop()
+        value, depth, path = stack.pop()
+        where = f"{what}: {path.lstrip('.')}" if path else what
         if depth > MAX_JSON_DEPTH:
             raise ConfigError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(value, bool):
             continue
         if isinstance(value, int) and not -INT64 <= value < INT64:
-            raise ConfigError(f"{what}: the integer {str(value)[:20]}... is out of range (64 bits)")
+            raise ConfigError(f"{where}: the integer {str(value)[:20]}... is out of range (64 bits)")
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{what}: numbers must be finite")
+            raise ConfigError(f"{where}: numbers must be finite")
+        if isinstance(value, str) and not _is_unicode(value):
+            raise ConfigError(f"{where}: a lone UTF-16 surrogate (\\ud800-\\udfff) is not text")
         if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    raise ConfigError(f"{where}: a key holds a lone UTF-16 surrogate")
+                stack.append((item, depth + 1, f"{path}.{key}"))
         elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+            stack.extend((item, depth + 1, f"{path}[{i}]") for i, item in enumerate(value))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def int_value(value: Any, name: str, low: int, high: int) -> int:

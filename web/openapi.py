@@ -1,96 +1,152 @@
-"""The OpenAPI 3.1 document of the JSON API (served at ``/api/openapi.json``)."""
+"""The OpenAPI 3.1 document of the JSON API (served at ``/api/openapi.json``).
+
+It lists every status an operation can answer with, and the schema of each answer, so
+that a schema-driven fuzzer (the schemathesis run in ``tests/security``) can check the
+server against it. Every error is the one shape ``{"ok": false, "error", "status"}``;
+every operation may answer 400 (a bad argument), 401 (a token is set and missing) and
+403 (a request from another site, see ``web.security``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kg.model import NodeKind
-from web.http import MAX_K
-
-
-def _param(name: str, where: str, schema: dict[str, Any], description: str,
-           required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
-
-
-def _ok(description: str, schema: dict[str, Any] | None = None,
-        content_type: str = "application/json") -> dict[str, Any]:
-    return {"description": description, "content": {content_type: {"schema": schema or {"type": "object"}}}}
-
+from kg.model import SEARCHABLE_KINDS
+from web.exports import GRAPH_FORMATS, TRIPLET_FORMATS
+from web.http import MAX_K, MAX_QUERY_CHARS
 
 ERROR = {"$ref": "#/components/responses/Error"}
-NODE_ID = _param("node_id", "path", {"type": "string"},
-                 "A node id such as note:vault/Ideas.md (URL-encode '#' as %23).", True)
+COMMON_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR}
+NODE_ID = {"name": "node_id", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "A node id such as note:vault/Ideas.md (URL-encode '#' as %23)."}
 
 
-def _search_path(kinds: list[str]) -> dict[str, Any]:
+def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _ok(description: str, properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema = {"type": "object", "required": ["ok", *(required or [])],
+              "properties": {"ok": {"const": True}, **properties}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _file(formats: dict[str, str]) -> dict[str, Any]:
+    return {"description": "A file download (Content-Disposition: attachment)",
+            "content": {mime: {"schema": {"type": "string"}} for mime in formats.values()}}
+
+
+def _responses(ok: dict[str, Any], *statuses: str) -> dict[str, Any]:
+    return {"200": ok, **COMMON_ERRORS, **{s: ERROR for s in statuses}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+NODES_EDGES = {"center": STRING, "nodes": {"type": "array", "items": {"type": "object"}},
+               "edges": {"type": "array", "items": {"type": "object"}}, "truncated": {"type": "boolean"}}
+CYPHER_ANSWER = {
+    "query": STRING, "params": {"type": "object"}, "columns": {"type": "array", "items": STRING},
+    "rows": {"type": "array", "items": {"type": "array"}}, "truncated": {"type": "boolean"},
+    "truncated_by": {"enum": ["", "rows", "bytes"]}, "row_cap": INTEGER, "byte_cap": INTEGER,
+    "timeout_ms": INTEGER, "elapsed_ms": {"type": "number"}, "notice": STRING,
+    "graph": {"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}}}
+
+
+def _search() -> dict[str, Any]:
+    kinds = [k.value for k in SEARCHABLE_KINDS]
     return {"get": {
         "summary": "Hybrid search (BM25 + vectors + graph expansion)",
         "parameters": [
-            _param("q", "query", {"type": "string", "maxLength": 500}, "The query.", True),
-            _param("k", "query", {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
-                   f"How many results (clamped to 1..{MAX_K})."),
-            _param("kind", "query", {"type": "array", "items": {"enum": kinds}}, "Only these node kinds."),
-            _param("root", "query", {"type": "array", "items": {"type": "string"}}, "Only these roots."),
-            _param("tag", "query", {"type": "array", "items": {"type": "string"}}, "Only nodes with these tags."),
+            _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS}, "The query (none or blank: no results)."),
+            _param("k", {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+                   f"How many results (an integer; clamped to 1..{MAX_K})."),
+            _param("kind", {"type": "array", "items": {"enum": kinds}}, "Only these node kinds."),
+            _param("root", {"type": "array", "items": STRING}, "Only these roots."),
+            _param("tag", {"type": "array", "items": STRING}, "Only nodes with these tags."),
         ],
-        "responses": {"200": _ok("Results as `kg search --json` gives them", {
-            "type": "object", "properties": {
-                "ok": {"const": True}, "query": {"type": "string"}, "k": {"type": "integer"},
-                "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchResult"}}}}),
-            "400": ERROR}}}
+        "responses": _responses(_ok("Results as `kg search --json` gives them", {
+            "query": STRING, "k": INTEGER, "filters": {"type": "object"}, "elapsed_ms": {"type": "number"},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchResult"}}},
+            ["query", "k", "results"]), "503")}}
+
+
+def _cypher() -> dict[str, Any]:
+    return {"post": {
+        "summary": "Run one read-only Cypher query (time limit, row cap and byte cap apply)",
+        "requestBody": _body({
+            "type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": 20_000},
+                "params": {"type": "object", "description": "Values for $parameters (integers within 64 bits)."},
+                "max_rows": {"type": "integer", "minimum": 1,
+                             "description": "A lower row cap (clamped to 1..KG_MAX_ROWS)."}}}),
+        "responses": _responses(_ok("columns, rows, truncated_by and a notice naming the limit hit",
+                                    CYPHER_ANSWER, ["columns", "rows", "truncated_by"]),
+                                "408", "413", "415"),
+        "description": "403: another site sent it, or the query does more than read (ReadOnlyViolation); "
+                       "408: it ran past its time limit; 413: the body or the query text is too large."}}
+
+
+def _feedback() -> dict[str, Any]:
+    row_id = {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}
+    events = [
+        {"type": "object", "required": ["event", "query", "results"],
+         "properties": {"event": {"const": "search"}, "query": {"type": "string", "minLength": 1, "maxLength": 500},
+                        "results": {"type": "array", "items": STRING, "maxItems": 100}}},
+        {"type": "object", "required": ["event", "search_id", "node_id"],
+         "properties": {"event": {"const": "open"}, "search_id": row_id, "node_id": STRING,
+                        "position": {"type": "integer", "minimum": 0}, "dwell_ms": {"type": "integer", "minimum": 0}}},
+        {"type": "object", "required": ["event", "open_id", "dwell_ms"],
+         "properties": {"event": {"const": "dwell"}, "open_id": row_id, "dwell_ms": {"type": "integer", "minimum": 0}}},
+    ]
+    return {"post": {
+        "summary": "Record a search, an opened result, or how long it stayed open",
+        "requestBody": _body({"oneOf": events}),
+        "responses": _responses(_ok("search_id or open_id", {"search_id": INTEGER, "open_id": INTEGER}),
+                                "413", "415")}}
+
+
+def _exports() -> dict[str, Any]:
+    return {
+        "/api/export/triplets": {"get": {
+            "summary": "Training triplets (anchor, positive, negative) mined from the graph",
+            "parameters": [_param("format", {"enum": list(TRIPLET_FORMATS)}, "File format."),
+                           _param("negatives", {"type": "integer", "minimum": 1, "maximum": 10},
+                                  "Negatives per positive (clamped to 1..10)."),
+                           _param("split", {"enum": ["train", "val", "test"]}, "Only one split."),
+                           _param("text_only", {"type": "boolean"},
+                                  "Only anchor, positive, negative (for a sentence-transformers trainer).")],
+            "responses": _responses(_file(TRIPLET_FORMATS))}},
+        "/api/export/graph": {"get": {
+            "summary": "The whole graph",
+            "parameters": [_param("format", {"enum": list(GRAPH_FORMATS)}, "File format.")],
+            "responses": _responses(_file(GRAPH_FORMATS))}},
+    }
 
 
 def _paths() -> dict[str, Any]:
-    kinds = [k.value for k in NodeKind]
     return {
-        "/api/search": _search_path(kinds),
+        "/api/search": _search(),
         "/api/node/{node_id}": {"get": {
             "summary": "A node, its rendered body and its relations", "parameters": [NODE_ID],
-            "responses": {"200": _ok("The node"), "404": ERROR}}},
+            "responses": _responses(_ok("The node", {"node": {"type": "object"}, "relations": {"type": "array"},
+                                                     "body": {"type": "object"}}, ["node"]), "404")}},
         "/api/node/{node_id}/neighbours": {"get": {
             "summary": "The neighbourhood of a node, for a graph view",
-            "parameters": [NODE_ID, _param("depth", "query", {"type": "integer", "minimum": 1, "maximum": 2},
-                                           "Hops (clamped to 1..2).")],
-            "responses": {"200": _ok("center, nodes, edges"), "404": ERROR}}},
-        "/api/cypher": {"post": {
-            "summary": "Run one read-only Cypher query (time limit and row cap apply)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["query"], "properties": {
-                    "query": {"type": "string"}, "params": {"type": "object"},
-                    "max_rows": {"type": "integer", "minimum": 1}}}}}},
-            "responses": {"200": _ok("columns, rows, truncated, notice, graph"), "400": ERROR,
-                          "403": {"description": "The query tried to write (read-only console)"},
-                          "408": {"description": "The query ran past its time limit"},
-                          "413": ERROR, "415": ERROR}}},
-        "/api/feedback": {"post": {
-            "summary": "Record a search, an opened result, or how long it stayed open",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-                {"type": "object", "required": ["event", "query", "results"],
-                 "properties": {"event": {"const": "search"}, "query": {"type": "string"},
-                                "results": {"type": "array", "items": {"type": "string"}}}},
-                {"type": "object", "required": ["event", "search_id", "node_id", "position"],
-                 "properties": {"event": {"const": "open"}, "search_id": {"type": "integer"},
-                                "node_id": {"type": "string"}, "position": {"type": "integer"}}},
-                {"type": "object", "required": ["event", "open_id", "dwell_ms"],
-                 "properties": {"event": {"const": "dwell"}, "open_id": {"type": "integer"},
-                                "dwell_ms": {"type": "integer"}}}]}}}},
-            "responses": {"200": _ok("search_id or open_id"), "400": ERROR, "403": ERROR, "415": ERROR}}},
-        "/api/export/triplets": {"get": {
-            "summary": "Training triplets (anchor, positive, negative) mined from the graph",
-            "parameters": [_param("format", "query", {"enum": ["jsonl", "csv", "parquet"]}, "File format."),
-                           _param("negatives", "query", {"type": "integer", "minimum": 1, "maximum": 10},
-                                  "Negatives per positive."),
-                           _param("split", "query", {"enum": ["train", "val", "test"]}, "Only one split."),
-                           _param("text_only", "query", {"type": "boolean"},
-                                  "Only anchor, positive, negative (for a sentence-transformers trainer).")],
-            "responses": {"200": {"description": "A file download"}, "400": ERROR}}},
-        "/api/export/graph": {"get": {
-            "summary": "The whole graph",
-            "parameters": [_param("format", "query", {"enum": ["jsonl", "graphml"]}, "File format.")],
-            "responses": {"200": {"description": "A file download"}, "400": ERROR}}},
+            "parameters": [NODE_ID, _param("depth", {"type": "integer", "minimum": 1, "maximum": 2},
+                                           "Hops (an integer; clamped to 1..2).")],
+            "responses": _responses(_ok("center, nodes, edges", {"depth": INTEGER, **NODES_EDGES}, ["nodes"]),
+                                    "404")}},
+        "/api/cypher": _cypher(),
+        "/api/feedback": _feedback(),
+        **_exports(),
         "/api/stats": {"get": {"summary": "Counts of nodes and edges by kind",
-                               "responses": {"200": _ok("nodes, edges, totals")}}},
+                               "responses": _responses(_ok("nodes, edges, totals", {
+                                   "nodes": {"type": "object"}, "edges": {"type": "object"},
+                                   "total_nodes": INTEGER, "total_edges": INTEGER}))}},
     }
 
 
@@ -100,19 +156,19 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "kg", "version": "1", "description":
                  "A knowledge graph over an Obsidian vault and code. Bodies are application/json only; "
-                 "errors are {ok: false, error, status}. With a token set, send `Authorization: Bearer TOKEN`."},
+                 "errors are {ok: false, error, status}. With a token set, send `Authorization: Bearer TOKEN`. "
+                 "Browsers may call it only from kg's own pages: a request from another site gets 403."},
         "paths": _paths(),
         "components": {
             "schemas": {
                 "SearchResult": {"type": "object", "required": ["id", "kind", "score", "why"], "properties": {
-                    "id": {"type": "string"}, "kind": {"type": "string"}, "root": {"type": "string"},
-                    "path": {"type": "string"}, "name": {"type": "string"}, "qualname": {"type": "string"},
-                    "heading": {"type": "string"}, "score": {"type": "number"}, "why": {"type": "string"},
-                    "snippet": {"type": "string"}, "matched": {"type": "array", "items": {"type": "string"}}}},
+                    "id": STRING, "kind": STRING, "root": STRING, "path": STRING, "name": STRING,
+                    "qualname": STRING, "heading": STRING, "score": {"type": "number"}, "why": STRING,
+                    "snippet": STRING, "matched": {"type": "array", "items": STRING}}},
                 "Error": {"type": "object", "required": ["ok", "error", "status"], "properties": {
-                    "ok": {"const": False}, "error": {"type": "string"}, "status": {"type": "integer"}}},
+                    "ok": {"const": False}, "error": STRING, "status": {"type": "integer", "minimum": 400}}},
             },
-            "responses": {"Error": {"description": "An error", "content": {"application/json": {
+            "responses": {"Error": {"description": "An error, in the one shape", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}}}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
