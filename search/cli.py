@@ -100,7 +100,7 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
     if "id" in payload:
         click.echo(f"# {payload['id']}: {query}")
     if not results:
-        click.echo("no results")
+        click.echo("no good match")
     for n, r in enumerate(results, 1):
         where = r.path + (f"::{r.qualname}" if r.qualname else f"#{r.heading}" if r.heading else "")
         click.echo(f"{n:>2}. {r.score:.3f}  {r.kind:<8} {r.root}/{where}")
