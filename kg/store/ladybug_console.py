@@ -120,7 +120,7 @@ def run(db_path: Path, cypher: str, params: dict[str, Any], *, timeout_ms: int, 
             raise StoreUnavailable(f"the console could not open the graph database at {db_path}")
         _raise_error(ready, timeout_ms)
         # Kill once the database's own timeout has had its chance to stop the statement.
-        killer.arm(timeout_ms * 1.5 / 1000 + 0.1)
+        killer.arm(timeout_ms * 1.5 / 1000 + 0.3)
         return _collect(stdout, killer, timeout_ms, max_bytes, started)
     finally:
         killer.cancel()
@@ -205,6 +205,8 @@ class _Killer:
 # -- the child ----------------------------------------------------------------------------
 
 def _child() -> None:
+    import kg.store.ladybug  # noqa: F401  (imported before "ready": the time limit is the query's alone)
+
     request = json.loads(sys.stdin.read())
     out = sys.stdout
     try:
