@@ -30,7 +30,7 @@ from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import Item, SearchIndex, encoder_key
-from search.rank import Candidate, Ranker, features, query_facts, sigmoid
+from search.rank import Candidate, QueryFacts, Ranker, features, query_facts, sigmoid
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
 
 log = logging.getLogger(__name__)
@@ -287,9 +287,15 @@ class Searcher:
         if not view.ids or not terms:
             return [], []
         hits, sims = self._gather(view, query, terms, None, None)
+        cands, facts, rows = self._feature_rows(view, hits, sims, terms)
+        return [c.id for c in cands], rows
+
+    def _feature_rows(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+                      terms: Sequence[str]) -> tuple[list[Candidate], QueryFacts, list[list[float]]]:
+        """The candidates of the hits, the query's facts, and each candidate's feature row."""
         cands = self.candidates(view, hits, sims, terms)
         facts = query_facts(terms, max((c.cosine for c in cands), default=0.0))
-        return [c.id for c in cands], [features(c, facts, self.config.rrf_k) for c in cands]
+        return cands, facts, [features(c, facts, self.config.rrf_k) for c in cands]
 
     def _gather(self, view: _View, query: str, terms: list[str], kinds: list[str] | None,
                 roots: Sequence[str] | None, widen: int = 1) -> tuple[dict[str, _Hit], np.ndarray | None]:
@@ -419,12 +425,10 @@ class Searcher:
     def _learned_scores(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
                         terms: Sequence[str], ranker: Ranker) -> bool:
         """Score every hit with the ranker (a 0..1 score); False when nothing is a good match."""
-        cands = self.candidates(view, hits, sims, terms)
-        top_cos = max((c.cosine for c in cands), default=0.0)
-        if top_cos < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
+        cands, facts, rows = self._feature_rows(view, hits, sims, terms)
+        if facts.top_cosine < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
             return False
-        facts = query_facts(terms, top_cos)
-        raw = ranker.score([features(c, facts, self.config.rrf_k) for c in cands])
+        raw = ranker.score(rows)
         for cand, value in zip(cands, raw):
             hit = hits[cand.id]
             hit.raw, hit.score = float(value), sigmoid(float(value))

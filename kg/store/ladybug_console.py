@@ -145,7 +145,7 @@ def _collect(stdout: IO[bytes], killer: _Killer, timeout_ms: int, max_bytes: int
             if killer.fired:
                 raise QueryTimeout(f"the query ran past its time limit of {timeout_ms} ms and was stopped")
             raise QueryError("the console's query process ended without an answer")
-        message = json.loads(line)
+        message = _decode(line)
         if isinstance(message, list):
             size += len(line)
             if size > max_bytes:  # the child stops first; this only guards the parent
@@ -162,7 +162,14 @@ def _collect(stdout: IO[bytes], killer: _Killer, timeout_ms: int, max_bytes: int
 
 def _message(stdout: IO[bytes]) -> dict[str, Any] | None:
     line = stdout.readline()
-    return json.loads(line) if line else None
+    return _decode(line) if line else None
+
+
+def _decode(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise QueryError(f"the console's query process answered something unreadable: {line[:80]!r}") from exc
 
 
 def _raise_error(message: dict[str, Any] | None, timeout_ms: int) -> None:

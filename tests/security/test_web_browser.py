@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.web.conftest import serving
+
 pytestmark = pytest.mark.browser
 
 ATTACK = """<!doctype html><title>elsewhere</title><body><script>
@@ -37,18 +39,11 @@ attack();
 @pytest.fixture
 def elsewhere(live_server: str) -> Iterator[str]:
     """Another site: a tiny server on localhost (kg is on 127.0.0.1) that serves the attack page."""
-    from werkzeug.serving import make_server
     from werkzeug.wrappers import Response
 
     page = ATTACK.replace('"KG"', f'"{live_server}"')
-    server = make_server("localhost", 0, lambda env, start: Response(page, mimetype="text/html")(env, start))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_port}/"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(lambda env, start: Response(page, mimetype="text/html")(env, start), "localhost") as url:
+        yield url + "/"
 
 
 def _counted(action: Any, name: str, ran: list[str]) -> Any:

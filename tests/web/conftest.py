@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,19 +80,27 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-@pytest.fixture
-def live_server(app: Any) -> Iterator[str]:
-    """The app on 127.0.0.1 and a free port, in a thread: yields its base URL."""
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """A WSGI app on ``host`` and a free port, in a thread: yields its base URL."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 and a free port, in a thread: yields its base URL."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
