@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.web.conftest import serving
+from tests.web.conftest import screenshot, serving
 
 pytestmark = pytest.mark.browser
 
@@ -110,6 +110,7 @@ def _attack(tab: Any, live_server: str, elsewhere: str, ran: list[str]) -> None:
     assert tab.locator(".console-error").get_attribute("data-kind") == "CrossSiteRequest"
     assert "was not run" in tab.inner_text(".console-error")
     assert tab.input_value("#query") == "RETURN 1 AS pwned" and tab.locator("#result-table").count() == 0
+    screenshot(tab, "console-cross-site-link")
     tab.click("#run")  # the user, on kg's own page, decides to run it
     tab.wait_for_selector("#result-table", timeout=10_000)
     assert ran == ["run_cypher"]
