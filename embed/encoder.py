@@ -9,6 +9,7 @@ sentence-transformers model directory. Nothing is ever downloaded from a hub.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -107,14 +108,13 @@ class SentenceTransformerEncoder:
                 self.model.max_seq_length = max_seq_length
             except AttributeError:  # a StaticEmbedding has no sequence limit to set (nor cost per token)
                 log.debug("%s has no settable max_seq_length", self.path)
-        self.name = name or _display_name(self.path)
-        # Truncation changes the vectors, so it is part of the version (and the cache key).
-        limit = self.model.max_seq_length or 0
-        self.version = f"{model_version(self.path)}.t{limit if limit != float('inf') else 0}"
+        self.name = name or display_name(self.path)
+        self.version = versioned(self.path, self.model.max_seq_length)
         getter = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension  # sentence-transformers < 6
         dim = getter()
         self.dim = int(dim) if dim else int(self.model.encode(["x"]).shape[1])
+        self.lineage = lineage_of(self.path)
         log.info("loaded encoder %s@%s (dim %d, max %d tokens) from %s", self.name, self.version,
                  self.dim, self.model.max_seq_length or 0, self.path)
 
@@ -150,11 +150,7 @@ def load_encoder(spec: str | Path | None, *, device: str | None = None,
     Raises:
         ModelError: the directory does not exist or holds no model (the message names it).
     """
-    path = model_path(spec)
-    if path == general_model_dir():
-        return SentenceTransformerEncoder(path, device=device, name="all-MiniLM-L6-v2",
-                                          max_seq_length=max_seq_length)
-    return SentenceTransformerEncoder(path, device=device, max_seq_length=max_seq_length)
+    return SentenceTransformerEncoder(model_path(spec), device=device, max_seq_length=max_seq_length)
 
 
 def model_path(spec: str | Path | None) -> Path:
@@ -165,6 +161,18 @@ def model_path(spec: str | Path | None) -> Path:
     return Path(spec).expanduser()
 
 
+LINEAGE_FILE = "kg_model.json"  # the registry's record of a trained model
+
+
+def lineage_of(path: Path) -> tuple[str, ...]:
+    """The encoder keys a model directory was fine-tuned from (its registry record), else ()."""
+    try:
+        data = json.loads((path / LINEAGE_FILE).read_text(encoding="utf-8"))
+        return tuple(str(k) for k in data.get("lineage") or ())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return ()
+
+
 def _check_model_dir(path: Path) -> None:
     if not path.is_dir():
         raise ModelError(f"model directory {path} does not exist (check --model / $KG_MODEL)")
@@ -173,8 +181,25 @@ def _check_model_dir(path: Path) -> None:
                          "(no modules.json or config.json inside)")
 
 
-def _display_name(path: Path) -> str:
+def display_name(path: Path) -> str:
+    """The name an encoder over a model directory goes by (the general model's own name;
+    the parent's name for a directory called ``model``)."""
+    if path.resolve() == general_model_dir():
+        return GENERAL_NAMES[0]
     return path.parent.name if path.name == "model" else path.name
+
+
+def versioned(path: Path, max_seq_length: float | int | None) -> str:
+    """A model directory's version with its truncation: truncation changes the vectors, so it
+    is part of the version (and of the cache key)."""
+    limit = max_seq_length or 0
+    return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
+
+
+def descends_from(path: Path, max_seq_length: float | int | None) -> list[str]:
+    """The lineage of a model fine-tuned from the directory ``path``: that model's key, then
+    its own lineage."""
+    return [f"{display_name(path)}@{versioned(path, max_seq_length)}", *lineage_of(path)]
 
 
 def encoder_for(settings: Any) -> Encoder:

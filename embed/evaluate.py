@@ -34,10 +34,12 @@ class ModelEncoder:
         name: A name for tables and logs.
     """
 
-    def __init__(self, model: Any, name: str = "model", version: str = "") -> None:
+    def __init__(self, model: Any, name: str = "model", version: str = "",
+                 lineage: Sequence[str] = ()) -> None:
         self.model = model
         self.name = name
         self.version = version
+        self.lineage = tuple(lineage)
         self.dim = int(model.get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:

@@ -21,15 +21,17 @@ import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from embed.encoder import LINEAGE_FILE
 from kg.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-META = "kg_model.json"
+META = LINEAGE_FILE  # the record beside the weights (the encoder reads its lineage)
 CURVE = "curve.json"
 INDEX = "registry.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -48,6 +50,7 @@ class ModelRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    lineage: list[str] = field(default_factory=list)  # encoder keys (name@version) it was fine-tuned from
     promoted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,7 +82,7 @@ class Registry:
     def add(self, model: Any, *, kind: str, fingerprint: str, metrics: dict[str, Any],
             curve: list[dict[str, float]], config: dict[str, Any] | None = None,
             baseline: dict[str, Any] | None = None, base: str = "",
-            name: str | None = None) -> ModelRecord:
+            lineage: Sequence[str] = (), name: str | None = None) -> ModelRecord:
         """Save ``model`` (anything with ``save(path)``, e.g. a SentenceTransformer) as a new entry.
 
         Args:
@@ -91,6 +94,8 @@ class Registry:
             config: Training configuration, for the record.
             baseline: The current model's metrics on the same held-out set.
             base: What it started from (a model path or ``random``).
+            lineage: The encoder keys it descends from, its base's first (fine-tuned models;
+                what was learned for those encoders, like the ranker, applies to it too).
             name: Its name (default: ``new_name``).
 
         Raises:
@@ -103,13 +108,28 @@ class Registry:
         model.save(str(folder))
         record = ModelRecord(name=name, path=folder, kind=kind, base=base, fingerprint=fingerprint,
                              created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             metrics=metrics, baseline=baseline or {}, config=config or {})
+                             metrics=metrics, baseline=baseline or {}, config=config or {},
+                             lineage=list(lineage))
         meta = record.as_dict()
         del meta["path"], meta["promoted"]
         _write_json(folder / META, meta)
         _write_json(folder / CURVE, curve)
         log.info("registered model %s at %s", name, folder)
         return record
+
+    def annotate(self, name: str, **fields: Any) -> ModelRecord:
+        """Record more of what is known of a model (e.g. its ``metrics`` once evaluated).
+
+        Raises:
+            ModelError: no such model, or a field a record does not have.
+        """
+        record = self.get(name)
+        unknown = sorted(set(fields) - set(ModelRecord.__dataclass_fields__) - {"path", "promoted"})
+        if unknown:
+            raise ModelError(f"a model record has no field {', '.join(unknown)}")
+        meta = json.loads((record.path / META).read_text(encoding="utf-8"))
+        _write_json(record.path / META, {**meta, **fields})
+        return self.get(name)
 
     def list(self) -> builtins.list[ModelRecord]:
         """Every registered model, oldest first."""

@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 32
     epochs: int = 1
     max_steps: int | None = None
+    max_seconds: float | None = None  # a time budget: the step count is cut to fit it after the first steps
     lr: float = 5e-5
     warmup: float = 0.1
     weight_decay: float = 0.01
@@ -166,12 +167,13 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
     loss_fn = make_loss(model, config)
     per_epoch = max(1, -(-len(triplets) // config.batch_size))
     total = config.max_steps or per_epoch * config.epochs
-    optimizer, scheduler = _optimizer(model, config, total)
+    plan = {"total": total}
+    optimizer, scheduler = _optimizer(model, config, plan)
     result = TrainResult(device=device, bf16=use_bf16)
     bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
     start = time.perf_counter()
     epoch = 0
-    while result.steps < total:
+    while result.steps < plan["total"]:
         for batch in batches(triplets, config.batch_size, random.Random(config.seed * 1000 + epoch)):
             loss = _step(model, loss_fn, batch, device, use_bf16)
             optimizer.step()
@@ -184,8 +186,10 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
             bar.set_postfix(loss=f"{loss:.4f}")
             if on_step is not None:
                 on_step(result.steps, loss)
-            _maybe_checkpoint(model, config, result.steps, final=result.steps == total)
-            if result.steps >= total:
+            if config.max_seconds and result.steps == BUDGET_PROBE_STEPS:
+                _fit_budget(plan, config.max_seconds, time.perf_counter() - start, result.steps, bar)
+            _maybe_checkpoint(model, config, result.steps, final=result.steps == plan["total"])
+            if result.steps >= plan["total"]:
                 break
         epoch += 1
     if device.startswith("cuda"):
@@ -198,6 +202,22 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
     return result
 
 
+def fit(spec: Any, triplets: Sequence[Triplet], config: TrainConfig, *,
+        progress: bool = False) -> tuple[Any, TrainResult]:
+    """Build the model ``spec`` (an ``embed.scratch.ModelSpec``) and train it on the
+    ``train``-split triplets; a tokenizer built from scratch learns from their texts."""
+    import tempfile
+
+    from embed.scratch import build_model
+
+    training = [t for t in triplets if t.split == "train"]
+    texts = list(dict.fromkeys(x for t in training for x in (t.anchor, t.positive, t.negative)))
+    with tempfile.TemporaryDirectory(prefix="kg-train-") as work:
+        model = build_model(spec, texts, Path(work) / "init", seed=config.seed)
+        result = train(model, training, config, progress=progress)
+    return model, result
+
+
 def _bf16(config: TrainConfig, device: str) -> bool:
     if not device.startswith("cuda"):
         return False
@@ -206,16 +226,31 @@ def _bf16(config: TrainConfig, device: str) -> bool:
     return config.bf16
 
 
-def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
+BUDGET_PROBE_STEPS = 3  # steps timed before a time budget fixes the step count
+
+
+def _fit_budget(plan: dict[str, int], budget: float, spent: float, steps: int, bar: Any) -> None:
+    """Cut the planned steps to what fits the time budget at the speed seen so far (the
+    learning-rate schedule follows the new total)."""
+    fits = max(steps, int(budget / (spent / steps)))
+    if fits < plan["total"]:
+        log.info("time budget %.0f s: %d of %d steps fit (%.1f s/step)", budget, fits, plan["total"], spent / steps)
+        plan["total"] = fits
+        bar.total = fits
+        bar.refresh()
+
+
+def _optimizer(model: Any, config: TrainConfig, plan: dict[str, int]) -> tuple[Any, Any]:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
-    warmup = int(config.warmup * total)
 
     def factor(step: int) -> float:
+        total = plan["total"]
+        warmup = int(config.warmup * total)
         if step < warmup:
             return (step + 1) / (warmup + 1)
         return max(0.0, (total - step) / max(1, total - warmup))

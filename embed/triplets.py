@@ -2,17 +2,21 @@
 
 A triplet is (anchor, positive, negative) as texts, with the node ids that gave them.
 
-Positives (``edge_kind`` names where each one came from):
+Positives (``edge_kind`` names where each one came from). The default kinds are the ones
+whose anchor reads like something a user would type to find the positive (``QUERY_PAIRS``);
+the structural ones are there on request (``pair_kinds``):
 
 ==============  ====================================================================
 ``SECTION``     a heading path ("Note > H1 > H2") and the section's text
-``LINKS_TO``    the sentence around a link (else the note's title) and the linked note
+``DOC``         the first sentence of a definition's docstring and its code without it
 ``ALIAS``       an alias of a note and the note
-``DEFINITION``  a definition's name, signature and docstring, and its body
-``CALLS``       a caller and its callee
-``CONTAINS``    a class and each of its methods
+``LINKS_TO``    the sentence around a link (else the note's title) and the linked note
 ``MENTIONS``    a note (the sentence naming the code, else its title) and that code
+``TEST``        a test's name in words and the function it calls that the name names
 ``FEEDBACK``    a search query and the result a user opened
+``DEFINITION``  (structural) a definition's name, signature and docstring, and its body
+``CALLS``       (structural) a caller and its callee
+``CONTAINS``    (structural) a class and each of its methods
 ==============  ====================================================================
 
 Negatives are close to the anchor by BM25 (and by the current encoder, when one is
@@ -33,7 +37,7 @@ import math
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,7 +47,7 @@ from embed.encoder import Encoder
 from embed.negatives import DenseIndex, GraphBall, LexicalIndex, jaccard, tokenize
 from kg.errors import ConfigError
 from kg.feedback import Judgement
-from kg.model import SEARCHABLE_KINDS, Edge, EdgeKind, Node, NodeKind, content_hash
+from kg.model import SEARCHABLE_KINDS, Edge, EdgeKind, Node, NodeKind, content_hash, is_test_path
 from kg.store.base import GraphStore
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ SPLITS = ("train", "val", "test")
 Feedback = Judgement | tuple[str, str, list[str], int]  # (query, opened, skipped, position)
 MAX_CHARS = 1000  # texts are cut here: longer ones add training cost, not signal
 MIN_FEEDBACK_WEIGHT = 0.3  # a skip at rank r weighs 1/log2(r + 1); lighter ones are ignored
+QUERY_PAIRS = ("SECTION", "DOC", "ALIAS", "LINKS_TO", "MENTIONS", "TEST", "FEEDBACK")
+PAIR_KINDS = (*QUERY_PAIRS, "DEFINITION", "CALLS", "CONTAINS")
 
 
 @dataclass
@@ -145,6 +151,43 @@ def def_body(node: Node) -> str:
     return cut(re.sub(r"\n\s*\n", "\n", body))
 
 
+def code_text(node: Node) -> str:
+    """A definition as code alone: its name and signature, then its body without the docstring."""
+    name = node.qualname or node.name
+    return cut(f"{' '.join(p for p in (name, node.signature) if p)}\n{def_body(node)}")
+
+
+_DOC_TAG = re.compile(r"^\s*[@:]\w+|^\s*(Args|Arguments|Returns?|Raises|Yields|Example|Examples|Parameters|Note)s?:?\s*$")
+_MARKUP = re.compile(r"`+|\*\*?|\{@\w+\s+([^}]*)\}|\[\[?([^\]]*)\]\]?(\([^)]*\))?")
+
+
+def doc_summary(doc: str, *, max_words: int = 40) -> str:
+    """The first sentence of a docstring, as a person might ask for it; "" when it says too little.
+
+    Stops at the first blank line or tag line (``@param``, ``Args:``), drops inline markup,
+    and needs three words that are not stop words (``Returns the value.`` describes nothing).
+    """
+    lines = []
+    for line in doc.strip().splitlines():
+        if not line.strip() or _DOC_TAG.match(line):
+            break
+        lines.append(line.strip().lstrip("/*# ").strip())
+    text = _MARKUP.sub(lambda m: m.group(1) or m.group(2) or "", " ".join(lines))
+    sentence = _SENTENCE.split(text, maxsplit=1)[0].strip()
+    if len(tokenize(sentence)) < 3:
+        return ""
+    return " ".join(sentence.split()[:max_words]).rstrip(".:;,")
+
+
+def name_words(name: str) -> list[str]:
+    """The words of an identifier: ``test_parse_header`` and ``TestParseHeader`` give parse, header."""
+    parts = [p.lower() for seg in re.split(r"[_\W]+", name) for p in _NAME_PART.findall(seg)]
+    return [p for p in parts if p not in ("test", "tests", "it", "should", "")]
+
+
+_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
 def strip_header(text: str, node: Node, anchor: str) -> str:
     """``text`` without its leading lines that only repeat the node's name, heading, breadcrumbs
     or signature (a pair whose positive starts with its anchor teaches nothing)."""
@@ -218,15 +261,16 @@ def node_text(node: Node) -> str:
 
 # --- positives -----------------------------------------------------------------------
 
-def structural_pairs(nodes: dict[str, Node], edges: Iterable[Edge]) -> Iterator[Pair]:
-    """Every positive pair the graph's structure gives (see the module docstring)."""
+def structural_pairs(nodes: dict[str, Node], edges: Iterable[Edge],
+                     kinds: Collection[str] = PAIR_KINDS) -> Iterator[Pair]:
+    """The positive pairs the graph gives, of the ``kinds`` asked for (see the module docstring)."""
     for node in nodes.values():
-        yield from _node_pairs(node)
+        yield from (p for p in _node_pairs(node) if p.edge_kind in kinds)
     for edge in edges:
         src, dst = nodes.get(edge.src), nodes.get(edge.dst)
         if src is not None and dst is not None and src.id != dst.id:
             pair = _edge_pair(edge, src, dst)
-            if pair is not None:
+            if pair is not None and pair.edge_kind in kinds:
                 yield pair
 
 
@@ -237,6 +281,9 @@ def _node_pairs(node: Node) -> Iterator[Pair]:
         body = def_body(node)
         if len([ln for ln in body.splitlines() if ln.strip()]) > 1:  # more than a bare signature
             yield Pair(def_header(node), body, node.id, node.id, "DEFINITION")
+            summary = doc_summary(node.doc) if node.doc else ""
+            if summary and not is_test_path(node.path):
+                yield Pair(summary, code_text(node), node.id, node.id, "DOC")
     elif node.kind == NodeKind.NOTE:
         aliases = node.props.get("aliases") or []
         for alias in [aliases] if isinstance(aliases, str) else aliases:
@@ -254,10 +301,21 @@ def _edge_pair(edge: Edge, src: Node, dst: Node) -> Pair | None:
     if kind == EdgeKind.MENTIONS and dst.text:
         return Pair(link_sentence(src, edge, dst), node_text(dst), src.id, dst.id, "MENTIONS")
     if kind == EdgeKind.CALLS and edge.resolved and src.kind in _CODE and dst.kind in _CODE:
-        return Pair(node_text(src), node_text(dst), src.id, dst.id, "CALLS")
+        tested = _tested(src, dst)
+        return tested or Pair(node_text(src), node_text(dst), src.id, dst.id, "CALLS")
     if kind == EdgeKind.CONTAINS and src.kind == NodeKind.CLASS and dst.kind == NodeKind.FUNCTION:
         return Pair(def_header(src), node_text(dst), src.id, dst.id, "CONTAINS")
     return None
+
+
+def _tested(test: Node, target: Node) -> Pair | None:
+    """A TEST pair when ``test`` is a test whose name names ``target`` (which is not a test)."""
+    if not is_test_path(test.path) or is_test_path(target.path):
+        return None
+    words, wanted = name_words(test.name), name_words(target.name)
+    if not wanted or len(words) < 2 or not set(wanted) <= set(words):
+        return None
+    return Pair(" ".join(words), node_text(target), test.id, target.id, "TEST")
 
 
 def feedback_pairs(feedback: Iterable[Any], nodes: dict[str, Node],
@@ -289,7 +347,8 @@ def feedback_pairs(feedback: Iterable[Any], nodes: dict[str, Node],
 def mine_triplets(store: GraphStore, *, negatives: int = 1, seed: int = 0,
                   split_fractions: Sequence[float] = (0.8, 0.1, 0.1),
                   feedback: Iterable[Feedback] | None = None, encoder: Encoder | None = None,
-                  progress: bool = False, stats: MiningStats | None = None) -> list[Triplet]:
+                  pair_kinds: Collection[str] = QUERY_PAIRS, progress: bool = False,
+                  stats: MiningStats | None = None) -> list[Triplet]:
     """Mine (anchor, positive, hard negative) triplets from a graph store.
 
     Args:
@@ -299,6 +358,7 @@ def mine_triplets(store: GraphStore, *, negatives: int = 1, seed: int = 0,
         split_fractions: Train, validation and test fractions of the node-id hash space.
         feedback: Search judgements (query, opened, skipped, position) to learn from.
         encoder: The current encoder, to add semantically close negative candidates.
+        pair_kinds: Which positives to mine (default: the query-like ones, ``QUERY_PAIRS``).
         progress: Show a progress bar on stderr.
         stats: Filled with counts of pairs found and dropped, by edge kind.
 
@@ -306,26 +366,27 @@ def mine_triplets(store: GraphStore, *, negatives: int = 1, seed: int = 0,
         The triplets, in a stable order.
 
     Raises:
-        ConfigError: ``negatives`` or ``split_fractions`` are out of range.
+        ConfigError: ``negatives``, ``split_fractions`` or ``pair_kinds`` are out of range.
     """
     nodes = {n.id: n for n in store.iter_nodes()}
     edges = list(store.iter_edges())
     return mine_from_graph(nodes.values(), edges, negatives=negatives, seed=seed,
                            split_fractions=split_fractions, feedback=feedback, encoder=encoder,
-                           progress=progress, stats=stats)
+                           pair_kinds=pair_kinds, progress=progress, stats=stats)
 
 
 def mine_from_graph(nodes: Iterable[Node], edges: Iterable[Edge], *, negatives: int = 1,
                     seed: int = 0, split_fractions: Sequence[float] = (0.8, 0.1, 0.1),
                     feedback: Iterable[Feedback] | None = None, encoder: Encoder | None = None,
-                    progress: bool = False, stats: MiningStats | None = None) -> list[Triplet]:
+                    pair_kinds: Collection[str] = QUERY_PAIRS, progress: bool = False,
+                    stats: MiningStats | None = None) -> list[Triplet]:
     """``mine_triplets`` over nodes and edges already in memory (same arguments)."""
-    _check(negatives, split_fractions)
+    _check(negatives, split_fractions, pair_kinds)
     stats = stats if stats is not None else MiningStats()
     by_id = {n.id: n for n in nodes}
     edges = list(edges)
-    pairs = _unique_pairs([*structural_pairs(by_id, edges),
-                           *feedback_pairs(feedback or (), by_id, stats)])
+    pairs = _unique_pairs([*structural_pairs(by_id, edges, pair_kinds),
+                           *(feedback_pairs(feedback or (), by_id, stats) if "FEEDBACK" in pair_kinds else ())])
     miner = _Miner(by_id, edges, split_fractions, seed, encoder)
     dense = miner.dense_candidates([p.anchor for p in pairs])
     triplets: list[Triplet] = []
@@ -336,7 +397,11 @@ def mine_from_graph(nodes: Iterable[Node], edges: Iterable[Edge], *, negatives: 
     return triplets
 
 
-def _check(negatives: int, fractions: Sequence[float]) -> None:
+def _check(negatives: int, fractions: Sequence[float], kinds: Collection[str]) -> None:
+    unknown = sorted(set(kinds) - set(PAIR_KINDS))
+    if unknown or not kinds:
+        raise ConfigError(f"unknown pair kinds {', '.join(unknown) or '(none given)'}; "
+                          f"choose from {', '.join(PAIR_KINDS)}")
     if negatives < 1:
         raise ConfigError(f"negatives must be at least 1, not {negatives}")
     if len(fractions) != 3 or min(fractions) < 0 or not math.isclose(sum(fractions), 1.0):

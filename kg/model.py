@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from collections.abc import Iterable
 from typing import Any
@@ -106,6 +107,15 @@ def check_pair(kind: EdgeKind, src: NodeKind, dst: NodeKind) -> bool:
 
 
 _PAIRS = {k: frozenset(v) for k, v in ENDPOINTS.items()}
+
+
+_TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testdata|benches|benchmarks?)(/|$)|(_test|\.test|\.spec|_spec)\.\w+$"
+                        r"|(^|/)test_[^/]*$|(^|/)conftest\.py$")
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a file path is a test, spec, fixture or benchmark by the usual conventions."""
+    return bool(_TEST_PATH.search(path))
 
 
 def content_hash(data: bytes | str) -> str:

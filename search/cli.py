@@ -1,4 +1,4 @@
-"""Search commands: ``kg search``, ``kg eval``, ``kg index`` (registered by kg/cli.py from COMMANDS).
+"""Search commands: ``kg search``, ``kg eval``, ``kg index``, ``kg train`` (registered by kg/cli.py from COMMANDS).
 
 The encoder comes from ``embed.encoder.encoder_for(settings)``, as in kg/cli.py and web.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from embed.cli import PAIRS_HELP
 from embed.encoder import encoder_for
 from kg.commands.common import graph
 from kg.errors import ConfigError, SearchError
@@ -29,6 +30,7 @@ def search_index(settings: Settings) -> Any:
     return SearchIndex.open(settings.db / "search")
 
 _CONFIGS = ("bm25", "vector", "rrf", "kg")
+CPU_BUDGET_MINUTES = 15.0  # fine-tuning MiniLM on 2 CPU cores runs at ~3 triplets/s: ~2,700 triplets
 
 
 @contextmanager
@@ -162,4 +164,137 @@ def index(settings: Settings, as_json: bool) -> None:
     click.echo(f"encoder {summary['encoder']}, {summary['seconds']} s")
 
 
-COMMANDS = [search, eval_, index]
+@click.command()
+@click.option("--from-scratch", is_flag=True, help="Random weights: a BERT-style encoder over a corpus-trained tokenizer.")
+@click.option("--static", is_flag=True, help="Random weights: a static embedding model (fast on a CPU).")
+@click.option("--base", default=None, metavar="MODEL",
+              help="Fine-tune this sentence-transformers directory (default: the general model).")
+@click.option("--layers", type=int, default=2, show_default=True, help="--from-scratch: transformer layers.")
+@click.option("--hidden", type=int, default=128, show_default=True, help="--from-scratch: hidden size.")
+@click.option("--dim", type=int, default=256, show_default=True, help="--static: embedding size.")
+@click.option("--vocab-size", type=int, default=8000, show_default=True, help="Tokenizer vocabulary (from scratch).")
+@click.option("--max-seq-length", type=int, default=128, show_default=True, help="Tokens per text.")
+@click.option("--loss", type=click.Choice(["mnrl", "triplet"]), default="mnrl", show_default=True,
+              help="MultipleNegativesRankingLoss with the hard negatives, or TripletLoss (cosine).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Torch device (default: $KG_DEVICE, else cuda when visible, else cpu).")
+@click.option("--epochs", type=int, default=1, show_default=True)
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (wins over --epochs).")
+@click.option("--minutes", type=float, default=None,
+              help=f"Time budget for training (default on a CPU: {CPU_BUDGET_MINUTES:g}; 0: none).")
+@click.option("--batch-size", type=int, default=None, help="Triplets per step (default: 32 on a CPU, 128 on a GPU).")
+@click.option("--lr", type=float, default=None, help="Learning rate (default depends on the model kind).")
+@click.option("--negatives", type=int, default=1, show_default=True, help="Hard negatives per positive pair.")
+@click.option("--pairs", default="", metavar="KINDS", help=PAIRS_HELP)
+@click.option("--queries", "queries_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Judge the model on these labelled queries (kg eval's format) instead of the graph's held-out ones.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--name", default=None, help="Registry name (default: kind, time and data fingerprint).")
+@click.option("--promote-if-better", is_flag=True,
+              help="Promote when search with it beats the current model on held-out queries (95% paired interval above 0).")
+@click.option("--no-feedback", is_flag=True, help="Ignore the search feedback log.")
+@click.pass_obj
+def train(settings: Settings, from_scratch: bool, static: bool, base: str | None, layers: int, hidden: int,
+          dim: int, vocab_size: int, max_seq_length: int, loss: str, device: str | None, epochs: int,
+          max_steps: int | None, minutes: float | None, batch_size: int | None, lr: float | None, negatives: int, pairs: str,
+          queries_file: Path | None, seed: int, name: str | None, promote_if_better: bool,
+          no_feedback: bool) -> None:
+    """Fine-tune an encoder on pairs mined from the graph, then judge it by searching with it.
+
+    The judgement: held-out queries (--queries, else the graph's own test split) searched over
+    the whole corpus through the full pipeline, with the current model and the new one side by
+    side, paired. The model is registered either way; --promote-if-better makes search use it
+    only when it is measurably better.
+    """
+    import sys
+
+    from embed.cli import MODEL_FOLDER, mine
+    from embed.encoder import descends_from, load_encoder, model_path
+    from embed.registry import Registry
+    from embed.scratch import DEFAULT_LR, ModelSpec
+    from embed.train import TrainConfig, fit, pick_device
+    from embed.triplets import fingerprint
+    from search.eval import format_reports, load_queries
+    from search.learn import compare_encoders, held_out_queries, verdict
+
+    if base is not None and (from_scratch or static):
+        raise ConfigError("--base fine-tunes a model; it cannot be combined with --from-scratch or --static")
+    kind = "static" if static else "scratch" if from_scratch else "finetune"
+    spec = ModelSpec(kind=kind, layers=layers, hidden=hidden, dim=dim, vocab_size=vocab_size,
+                     max_seq_length=max_seq_length, base=base or "")
+    labelled = load_queries(queries_file) if queries_file else None  # fail on a bad file before training
+    if settings.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    kinds = [k.strip().upper() for k in pairs.split(",") if k.strip()]
+    triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
+    registry = Registry(settings.db / MODEL_FOLDER)
+    data = fingerprint(triplets)
+    name = name or registry.new_name(spec.kind, data)
+    dev = pick_device(device or settings.device)
+    on_cpu = not dev.startswith("cuda")
+    if minutes is None:
+        minutes = CPU_BUDGET_MINUTES if on_cpu else 0.0
+    config = TrainConfig(loss=loss, batch_size=batch_size or (32 if on_cpu else 128), epochs=epochs,
+                         max_steps=max_steps, max_seconds=minutes * 60 or None, lr=lr or DEFAULT_LR[spec.kind], seed=seed, device=dev,
+                         checkpoint_dir=registry.path / ".checkpoints" / name)
+    queries = labelled if labelled is not None else held_out_queries(triplets)
+    if not queries:
+        raise ConfigError("no held-out queries to judge the model on (the graph is too small: ingest "
+                          "more, or pass --queries FILE)")
+    model, result = fit(spec, triplets, config, progress=sys.stderr.isatty())
+    lineage = descends_from(model_path(spec.base), model.max_seq_length) if kind == "finetune" else []
+    record = registry.add(model, name=name, kind=spec.kind, fingerprint=data, metrics={}, curve=result.curve,
+                          base=spec.base or spec.kind, lineage=lineage,
+                          config={"model": spec.as_dict(), "train": config.as_dict(), "negatives": negatives,
+                                  "pairs": kinds or "query-like", "triplets_per_s": result.triplets_per_s})
+    click.echo(f"trained {record.name}: {result.steps} steps, {result.examples} triplets, "
+               f"{result.seconds:.0f} s ({result.triplets_per_s:.1f} triplets/s on {result.device}"
+               f"{' bf16' if result.bf16 else ''})")
+    current_name = _current_name(settings, registry)
+    with graph(settings, read_only=True) as store:
+        idx = search_index(settings)
+        try:
+            current = encoder_for(settings)
+            idx.sync(store, current, progress=sys.stderr.isatty())
+            candidate = load_encoder(record.path, device=dev, max_seq_length=max_seq_length)
+            reports = compare_encoders(store, idx, {current_name: current, record.name: candidate}, queries,
+                                       progress=sys.stderr.isatty())
+        finally:
+            idx.close()
+    source = f"{queries_file}" if labelled is not None else "held-out pairs of the graph's test split"
+    click.echo(f"search with each model over the whole corpus ({len(queries)} queries: {source}):")
+    for line in format_reports(reports, baseline=current_name):
+        click.echo(line)
+    judged = verdict(reports[1], reports[0])
+    registry.annotate(record.name, metrics=_pipeline_metrics(reports[1], judged),
+                      baseline={"model": current_name, **_pipeline_metrics(reports[0], None)})
+    click.echo(f"registered {record.name} in {record.path}")
+    if not promote_if_better:
+        return
+    if judged.better:
+        registry.promote(record.name)
+        click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
+    else:
+        click.echo(f"not promoted: {judged.describe()} against {current_name}; it must be better with "
+                   "the interval above 0")
+
+
+def _current_name(settings: Settings, registry: Any) -> str:
+    """What search uses now: $KG_MODEL, else the promoted model, else the general one."""
+    promoted = registry.promoted()
+    name = Path(settings.model).name if settings.model else promoted.name if promoted else "all-MiniLM-L6-v2"
+    return f"current ({name})"
+
+
+def _pipeline_metrics(report: Any, judged: Any) -> dict[str, Any]:
+    o = report.overall
+    out = {"ndcg@10": o["ndcg"], "mrr@10": o["mrr"], "recall@10": o["recall"], "queries": o["n"]}
+    if judged is not None:
+        out.update({"ndcg_gain": round(judged.gain, 4), "ndcg_gain_low": round(judged.low, 4),
+                    "ndcg_gain_high": round(judged.high, 4)})
+    return out
+
+
+COMMANDS = [search, eval_, index, train]

@@ -199,14 +199,18 @@ class Searcher:
         index: the synced search index.
         encoder: the same encoder (name and version) the index was synced with.
         config: pipeline settings; defaults are the tuned ones.
+        vectors: ``(ids, matrix)`` of ``encoder`` for the index's nodes, in place of the
+            index's own (``SearchIndex.vectors_for``: to try a model before promoting it).
     """
 
     def __init__(self, store: GraphStore, index: SearchIndex, encoder: Encoder,
-                 config: SearchConfig | None = None) -> None:
+                 config: SearchConfig | None = None,
+                 vectors: tuple[list[str], np.ndarray] | None = None) -> None:
         self.store = store
         self.index = index
         self.encoder = encoder
         self.config = config or SearchConfig()
+        self._vectors = vectors
         self._view: _View | None = None
         self._lock = threading.Lock()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -224,7 +228,10 @@ class Searcher:
             return self._view
 
     def _load(self, generation: int) -> _View:
-        ids, matrix, key = self.index.vectors()
+        if self._vectors is not None:
+            (ids, matrix), key = self._vectors, encoder_key(self.encoder)
+        else:
+            ids, matrix, key = self.index.vectors()
         items = self.index.items()
         if ids and key != encoder_key(self.encoder):
             raise SearchError(f"the search index was built with encoder {key} but the query encoder is "
@@ -274,11 +281,13 @@ class Searcher:
         return self._results(view, ranked, query, terms)
 
     def ranker(self) -> Ranker | None:
-        """The configured ranker, when it was learned with this searcher's encoder."""
+        """The configured ranker, when it was learned with this searcher's encoder or one it
+        was fine-tuned from (its ``lineage``)."""
         ranker = self.config.ranker
-        if ranker is None or (ranker.encoder and ranker.encoder != encoder_key(self.encoder)):
-            return None
-        return ranker
+        if ranker is None or not ranker.encoder:
+            return ranker
+        own = (encoder_key(self.encoder), *getattr(self.encoder, "lineage", ()))
+        return ranker if ranker.encoder in own else None
 
     def candidate_features(self, query: str) -> tuple[list[str], list[list[float]]]:
         """Every candidate of a query with its ranker features (for learning the ranker)."""

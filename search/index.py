@@ -356,6 +356,35 @@ class SearchIndex:
         self._write_matrix(key, wanted, old_rows, found, encoder.dim)
         return True
 
+    def vectors_for(self, encoder: Encoder, store: GraphStore, *,
+                    progress: bool = False) -> tuple[list[str], np.ndarray]:
+        """``(ids, matrix)`` of every indexed node under another encoder, leaving the index's
+        own matrix as it is (to try a model before promoting it). Vectors go to the cache,
+        so promoting that encoder later embeds nothing again.
+
+        Raises:
+            SearchError: the store holds nodes the index has not synced yet.
+        """
+        key = encoder_key(encoder)
+        wanted = dict(self._conn.execute("SELECT id, text_hash FROM items ORDER BY rid"))
+        found = self._cached(key, sorted(set(wanted.values())))
+        missing = set(wanted.values()) - set(found)
+        if missing:
+            texts: dict[str, str] = {}
+            for node in store.iter_nodes(list(SEARCHABLE_KINDS)):
+                text = embed_text(node)
+                digest = content_hash(text)
+                if wanted.get(node.id) == digest and digest in missing:
+                    texts[digest] = text
+            found.update(self._embed(encoder, key, texts, progress))
+        lost = [i for i, h in wanted.items() if h not in found]
+        if lost:
+            raise SearchError(f"{len(lost)} indexed node(s) changed in the store since the last sync "
+                              f"(e.g. {lost[0]}); run `kg index` first")
+        ids = list(wanted)
+        matrix = np.stack([found[wanted[i]] for i in ids]) if ids else np.zeros((0, encoder.dim))
+        return ids, np.ascontiguousarray(matrix, dtype=np.float32)
+
     def _matrix_rows(self) -> int:
         try:
             return int(np.load(self.path / "vectors.npy", mmap_mode="r").shape[0])

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kg.model import is_test_path
 
 FEATURES = (
     "rrf", "rrf_bm25", "rrf_vec", "bm25", "in_bm25", "cos", "cos_gap", "in_vec", "expansion",
@@ -31,9 +32,6 @@ FEATURES = (
     "test", "short",
 )
 WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
-_TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testdata|benches|benchmarks?)(/|$)|(_test|\.test|\.spec|_spec)\.\w+$"
-                        r"|(^|/)test_[^/]*$|(^|/)conftest\.py$")
-
 
 TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "fixture", "fixtures", "benchmark", "bench"})
 
@@ -41,11 +39,6 @@ TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "fixture", 
 def asks_for_tests(terms: Sequence[str]) -> bool:
     """Whether a query is about tests (then tests are not ranked down)."""
     return any(t.lower() in TEST_WORDS for t in terms)
-
-
-def is_test_path(path: str) -> bool:
-    """Whether a file path is a test, spec, fixture or benchmark by the usual conventions."""
-    return bool(_TEST_PATH.search(path))
 
 
 @dataclass

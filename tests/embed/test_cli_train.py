@@ -44,20 +44,51 @@ def test_export_triplets_writes_the_split_asked_for(db: Path, tmp_path: Path) ->
     assert "LINKS_TO" in result.stderr and "SECTION" in result.stderr
 
 
-def test_train_evaluates_registers_and_promotes_if_better(db: Path, current_model: Path) -> None:
+def _train(db: Path, name: str, *extra: str, env: dict[str, str]):
+    return _run(db, "train", "--static", "--dim", "32", "--vocab-size", "400", "--batch-size", "16",
+                "--name", name, *extra, env=env)
+
+
+def test_train_judges_the_model_by_searching_with_it_and_promotes_if_better(db: Path, current_model: Path) -> None:
     env = {"KG_MODEL": str(current_model)}
-    result = _run(db, "train", "--static", "--dim", "32", "--vocab-size", "400", "--epochs", "3",
-                  "--batch-size", "16", "--name", "toy", "--promote-if-better", env=env)
-    out = result.output
-    assert "triplet_accuracy" in out and "toy" in out and "current (current)" in out
-    assert "registered toy" in out and "promoted toy" in out
+    out = _train(db, "toy", "--epochs", "3", "--promote-if-better", env=env).output
+    assert "search with each model over the whole corpus" in out and "held-out pairs" in out
+    assert "current (current)" in out and "toy" in out and "registered toy" in out
+    assert "promoted toy: nDCG@10 +" in out
     listing = _run(db, "models").output
     assert "*  toy" in listing and "static" in listing
     records = json.loads(_run(db, "models", "--json").output)
+    metrics = records[0]["metrics"]
     assert records[0]["name"] == "toy" and records[0]["promoted"]
-    assert records[0]["metrics"]["mrr@10"] > records[0]["baseline"]["mrr@10"]
+    assert metrics["ndcg@10"] > records[0]["baseline"]["ndcg@10"] and metrics["ndcg_gain_low"] > 0
     curve = json.loads((db / "models" / "toy" / "curve.json").read_text())
     assert curve[-1]["loss"] < curve[0]["loss"]
+
+
+def test_promote_if_better_refuses_a_model_that_searches_worse(db: Path, current_model: Path) -> None:
+    env = {"KG_MODEL": str(current_model)}
+    _train(db, "good", "--epochs", "3", env=env)
+    _run(db, "models", "promote", "good")
+    out = _train(db, "untrained", "--max-steps", "1", "--lr", "1e-9", "--promote-if-better", env={}).output
+    assert "current (good)" in out and "not promoted: nDCG@10 -" in out
+    records = {r["name"]: r for r in json.loads(_run(db, "models", "--json").output)}
+    assert records["good"]["promoted"] and not records["untrained"]["promoted"]
+    assert records["untrained"]["metrics"]["ndcg_gain"] < 0
+
+
+def test_train_judges_on_a_labelled_queries_file(db: Path, current_model: Path, tmp_path: Path) -> None:
+    from kg.model import note_id
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "a", "query": "lru eviction", "relevant": [note_id("vault", "cache/cache 1.md")]})
+                       + "\n")
+    out = _train(db, "judged", "--max-steps", "2", "--queries", str(queries), env={"KG_MODEL": str(current_model)}).output
+    assert f"(1 queries: {queries})" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    result = CliRunner().invoke(main, ["--db", str(db), "train", "--static", "--queries", str(bad)],
+                                env={"KG_MODEL": str(current_model)})
+    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
 
 
 def test_models_promote_and_errors(db: Path, current_model: Path) -> None:

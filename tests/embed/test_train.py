@@ -122,3 +122,11 @@ def test_fine_tuning_the_general_model_takes_a_step(data, general_model) -> None
     result = train(general_model, training[:4], TrainConfig(batch_size=2, max_steps=2, lr=1e-4))
     assert result.steps == 2 and all(c["loss"] == c["loss"] for c in result.curve)  # finite
     assert not (general_model.encode(["retry backoff jitter"]) == before).all()
+
+
+def test_a_time_budget_cuts_the_steps_to_what_fits(data, tokenizer) -> None:
+    training, _ = data
+    model = build_static(tokenizer, dim=32)
+    config = TrainConfig(batch_size=16, epochs=50, lr=0.05, max_seconds=1e-6)
+    result = train(model, training, config)
+    assert result.steps == 3  # only the steps that timed the speed, not 50 epochs' worth

@@ -7,11 +7,12 @@ import pytest
 
 from embed.negatives import tokenize
 from embed.triplets import (
-    MiningStats, Triplet, counts_by_kind, fingerprint, mine_from_graph, mine_triplets, split_of,
+    PAIR_KINDS, QUERY_PAIRS, MiningStats, Triplet, counts_by_kind, doc_summary, fingerprint, mine_from_graph,
+    mine_triplets, split_of, structural_pairs,
 )
 from kg.errors import ConfigError
 from kg.feedback import Judgement
-from kg.model import Edge, Node, NodeKind, note_id
+from kg.model import Edge, EdgeKind, Node, NodeKind, note_id
 from tests.embed.graphs import build_graph
 
 
@@ -21,12 +22,48 @@ def toy() -> tuple[list[Node], list[Edge], list[Triplet]]:
     return nodes, edges, mine_from_graph(nodes, edges, negatives=2)
 
 
-def test_every_structural_positive_kind_is_mined(toy_store) -> None:
+def test_every_positive_kind_is_mined_on_request_and_query_like_ones_by_default(toy_store) -> None:
     stats = MiningStats()
-    triplets = mine_triplets(toy_store, stats=stats)
+    triplets = mine_triplets(toy_store, stats=stats, pair_kinds=PAIR_KINDS)
     kinds = set(counts_by_kind(triplets))
-    assert {"SECTION", "LINKS_TO", "ALIAS", "DEFINITION", "CALLS", "CONTAINS", "MENTIONS"} <= kinds
+    assert {"SECTION", "DOC", "LINKS_TO", "ALIAS", "DEFINITION", "CALLS", "CONTAINS", "MENTIONS"} <= kinds
     assert sum(stats.pairs.values()) >= len(triplets) > 100
+    default = set(counts_by_kind(mine_triplets(toy_store)))
+    assert {"SECTION", "DOC", "LINKS_TO", "ALIAS", "MENTIONS"} <= default <= set(QUERY_PAIRS)
+
+
+def test_unknown_pair_kinds_are_refused(toy_store) -> None:
+    with pytest.raises(ConfigError, match="unknown pair kinds SIBLING"):
+        mine_triplets(toy_store, pair_kinds=("SECTION", "SIBLING"))
+
+
+def test_a_docstring_summary_asks_for_the_code_without_the_docstring() -> None:
+    doc = "Send a request, retrying with exponential backoff. More words here.\n\nArgs:\n    url: where"
+    assert doc_summary(doc) == "Send a request, retrying with exponential backoff"
+    assert doc_summary("/** Returns the value. */") == ""  # too short to describe anything
+    assert doc_summary("@param x the thing") == ""
+    assert doc_summary("Build the `Router` from {@link Options opts} here.") == "Build the Router from Options opts here"
+    fn = Node("def:code/net.py::send", NodeKind.FUNCTION, "send", root="code", path="net.py", qualname="send",
+              signature="(url, tries=3)", doc=doc,
+              text=f"send\n(url, tries=3)\n{doc}\ndef send(url, tries=3):\n    for i in range(tries):\n        sleep(2 ** i)")
+    pairs = [p for p in structural_pairs({fn.id: fn}, []) if p.edge_kind == "DOC"]
+    assert [p.anchor for p in pairs] == ["Send a request, retrying with exponential backoff"]
+    assert "sleep(2 ** i)" in pairs[0].positive and "exponential" not in pairs[0].positive
+
+
+def test_a_test_name_points_at_the_function_it_names_and_calls() -> None:
+    target = Node("def:code/h.py::parse_header", NodeKind.FUNCTION, "parse_header", root="code", path="h.py",
+                  text="def parse_header(line):\n    return line.split(':')")
+    other = Node("def:code/h.py::log", NodeKind.FUNCTION, "log", root="code", path="h.py", text="def log(m): print(m)")
+    test = Node("def:code/tests/test_h.py::test_parse_header_with_quotes", NodeKind.FUNCTION,
+                "test_parse_header_with_quotes", root="code", path="tests/test_h.py",
+                text="def test_parse_header_with_quotes():\n    assert parse_header('a: \"b\"')")
+    nodes = {n.id: n for n in (target, other, test)}
+    edges = [Edge(test.id, EdgeKind.CALLS, target.id, NodeKind.FUNCTION, NodeKind.FUNCTION, resolved=True),
+             Edge(test.id, EdgeKind.CALLS, other.id, NodeKind.FUNCTION, NodeKind.FUNCTION, resolved=True)]
+    pairs = [p for p in structural_pairs(nodes, edges) if p.edge_kind == "TEST"]
+    assert [(p.anchor, p.positive_id) for p in pairs] == [("parse header with quotes", target.id)]
+    assert not [p for p in structural_pairs(nodes, edges, QUERY_PAIRS) if p.edge_kind == "CALLS"]
 
 
 def test_splits_are_by_node_and_held_out_nodes_never_train(toy) -> None:
@@ -89,8 +126,9 @@ def test_link_anchor_is_the_sentence_around_the_link(toy) -> None:
         assert t.anchor.split()[1] in t.positive  # the link text names the target
 
 
-def test_definition_pairs_a_signature_and_docstring_with_the_body(toy) -> None:
-    _, _, triplets = toy
+def test_definition_pairs_a_signature_and_docstring_with_the_body() -> None:
+    nodes, edges = build_graph()
+    triplets = mine_from_graph(nodes, edges, pair_kinds=("DEFINITION",))
     t = next(t for t in triplets if t.edge_kind == "DEFINITION")
     assert t.anchor.startswith(t.anchor_id.split("::")[1])
     assert t.positive.startswith("def ") and '""""""' not in t.positive

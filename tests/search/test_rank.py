@@ -8,7 +8,8 @@ import numpy as np
 from kg.store.ladybug import LadybugStore
 from search.engine import SearchConfig, Searcher
 from search.index import SearchIndex, encoder_key
-from search.rank import FEATURES, Candidate, QueryFacts, Ranker, features, is_test_path, train
+from kg.model import is_test_path
+from search.rank import FEATURES, Candidate, QueryFacts, Ranker, features, train
 from tests.search.conftest import C
 from tests.support.encoders import HashingEncoder
 
@@ -48,11 +49,16 @@ def test_features_follow_the_feature_names() -> None:
     assert named["rrf_bm25"] == 1.0 and named["cos_gap"] == 0.0
 
 
-def test_ranker_is_used_only_with_the_encoder_it_was_learned_with(store: LadybugStore, index: SearchIndex,
-                                                                   encoder: HashingEncoder) -> None:
+def test_ranker_is_used_only_with_its_encoder_and_the_models_tuned_from_it(store: LadybugStore, index: SearchIndex,
+                                                                           encoder: HashingEncoder) -> None:
     other = Searcher(store, index, encoder, SearchConfig(ranker=Ranker({"rrf": 1.0}, encoder="another@1")))
     own = Searcher(store, index, encoder, SearchConfig(ranker=Ranker({"rrf": 1.0}, encoder=encoder_key(encoder))))
     assert other.ranker() is None and own.ranker() is not None
+    tuned = HashingEncoder(name="tuned", version="2")
+    tuned.lineage = ("another@1",)  # fine-tuned from the encoder the ranker was learned with
+    searcher = Searcher(store, index, tuned, SearchConfig(ranker=Ranker({"rrf": 1.0}, encoder="another@1")),
+                        vectors=index.vectors_for(tuned, store))
+    assert searcher.ranker() is not None
 
 
 def test_learned_scores_are_between_0_and_1_and_penalise_tests(store: LadybugStore, index: SearchIndex,

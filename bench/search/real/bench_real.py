@@ -12,6 +12,9 @@ Each corpus is its own graph (the vault shares one with the TypeScript API it do
     python -m bench.search.real.bench_real                 # ingest + index once, then score the test half
     python -m bench.search.real.bench_real --split tune    # the half to tune on
     python -m bench.search.real.bench_real --model DIR     # another encoder (a trained model)
+    python -m bench.search.real.bench_real --train NAME --minutes 5
+        # `kg train` (the default: fine-tune MiniLM on the graph's query-like pairs) on every
+        # graph, then "kg-trained" (the kg pipeline with that graph's model) beside the rest
 
 Ingest and index are kept in ``--work`` (default /tmp/kg-bench-real) and reused.
 """
@@ -62,12 +65,33 @@ def build(work: Path, corpora: Path, model: str) -> None:
         print(f"[build] {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
-def score(work: Path, split: str, model: str, names: list[str], graphs: list[str] | None = None) -> dict[str, Any]:
+def train(work: Path, name: str, minutes: float, graphs: list[str] | None) -> dict[str, str]:
+    """``kg train --name NAME`` on each graph that has no model of that name yet; its output
+    (what the promotion check said) by graph."""
+    kg = str(Path(sys.executable).with_name("kg"))
+    said = {}
+    for graph in GRAPHS:
+        if graphs and graph not in graphs:
+            continue
+        log = work / graph / "models" / f"{name}.log"
+        if not (work / graph / "models" / name).is_dir():
+            started = time.perf_counter()
+            out = subprocess.run([kg, "--db", str(work / graph), "train", "--name", name, "--minutes", str(minutes)],
+                                 check=True, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            log.write_text(out.stdout)
+            print(f"[train] {graph}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        said[graph] = next((line for line in log.read_text().splitlines() if " vs current" in line), "?")
+    return said
+
+
+def score(work: Path, split: str, model: str, names: list[str], graphs: list[str] | None = None,
+          trained: str = "") -> dict[str, Any]:
     from embed.encoder import encoder_for
     from kg.settings import Settings
     from kg.store import open_store
     from search.engine import Searcher
     from search.eval import compare, load_queries, merge_reports
+    from search.eval import TargetResolver, evaluate
     from search.index import SearchIndex
 
     queries = [q for f in QUERY_FILES for q in load_queries(HERE / f) if split == "all" or q.split == split]
@@ -86,14 +110,21 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
         index = SearchIndex.open(settings.db / "search")
         try:
             searcher = Searcher(store, index, encoder)
-            for report in compare(searcher, group, names=names):
+            reports = compare(searcher, group, names=names)
+            if trained:
+                from embed.encoder import load_encoder
+
+                own = load_encoder(work / name / "models" / trained)
+                tuned = Searcher(store, index, own, vectors=index.vectors_for(own, store))
+                reports.append(evaluate(tuned.search, group, TargetResolver(index.items()), name="kg-trained"))
+            for report in reports:
                 report.per_query = [{**row, "graph": name} for row in report.per_query]
                 per_config[report.name].append(report)
             no_match[name] = sum(not searcher.search(q) for q in NONSENSE)
         finally:
             index.close()
             store.close()
-    merged = [merge_reports(per_config[n], n) for n in names]
+    merged = [merge_reports(per_config[n], n) for n in [*names, *(["kg-trained"] if trained else [])]]
     return {"split": split, "queries": len(queries), "reports": merged, "nonsense_no_match": no_match,
             "encoder": getattr(encoder, "name", "?"), "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
 
@@ -108,16 +139,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--graphs", default="", help="comma-separated subset of " + ", ".join(GRAPHS))
     parser.add_argument("--no-build", action="store_true", help="score the graphs already in --work")
     parser.add_argument("--out", type=Path, default=None, help="write the reports as JSON here")
+    parser.add_argument("--train", default="", metavar="NAME", help="train a model of this name on every graph "
+                        "(kept in the graph's registry) and score kg with it as kg-trained")
+    parser.add_argument("--minutes", type=float, default=5.0, help="--train: time budget per graph")
     args = parser.parse_args(argv)
-    from search.eval import format_reports
+    from search.eval import format_reports, paired, paired_bootstrap
 
     if not args.no_build:
         build(args.work, args.corpora, args.model)
-    result = score(args.work, args.split, args.model, args.configs.split(","),
-                   [g for g in args.graphs.split(",") if g])
+    graphs = [g for g in args.graphs.split(",") if g]
+    said = train(args.work, args.train, args.minutes, graphs) if args.train else {}
+    result = score(args.work, args.split, args.model, args.configs.split(","), graphs, trained=args.train)
     print(f"split {result['split']}: {result['queries']} queries; encoder {result['encoder']}; {result['machine']}")
     for line in format_reports(result["reports"]):
         print(line)
+    if args.train:
+        trained, kg = (next(r for r in result["reports"] if r.name == n) for n in ("kg-trained", "kg"))
+        for metric in ("ndcg", "recall"):
+            mean, lo, hi = paired_bootstrap(*paired(trained, kg, metric))
+            print(f"kg-trained vs kg (paired, 95% CI): {metric} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        for graph, line in said.items():
+            print(f"kg train's own check on {graph}: {line}")
     print(f"nonsense queries answered 'no good match' (of {len(NONSENSE)} per graph): {result['nonsense_no_match']}")
     for report in result["reports"]:
         short = sum(1 for row in report.per_query if row["returned"] < 10)
