@@ -1,0 +1,106 @@
+"""Learning from use, measured: simulated clicks on the *tune* half, the effect on the *test* half.
+
+For every graph of ``bench_real``, each tune-half query is searched with kg as it stands
+(the general model) and a simulated user reads the list top-down with a cascade model:
+rank r is looked at with probability 1 for the first three and 0.7 per rank after that, and
+the first result looked at that is relevant (grade 2 always, grade 1 half the time) is
+opened. Searches and opens go through the graph's real feedback log (``kg.feedback``), as
+the web UI writes them. Then ``kg train`` runs on each graph (it mines the log's
+judgements as FEEDBACK pairs beside the graph's own), and the test half is scored with that
+model ("kg-trained") beside kg with the general model, paired. No test-half query is ever
+searched before the scoring, so nothing of the test half reaches training::
+
+    python -m bench.search.real.clicks --work /tmp/kg-bench-real --name clicks --minutes 5
+
+It needs the graphs ``bench_real`` builds (run it first) and changes each graph's
+``feedback.sqlite`` (it is rewritten from scratch on every run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+from collections import Counter
+from pathlib import Path
+
+from bench.search.real import bench_real
+
+EXAMINE_ALL = 3  # ranks looked at for sure
+EXAMINE_DECAY = 0.7  # after them, each further rank is looked at with this much less probability
+
+
+def simulate(work: Path, graphs: list[str], seed: int) -> Counter[str]:
+    """Search every tune-half query once per graph and log the simulated opens."""
+    from embed.encoder import encoder_for
+    from kg.feedback import FeedbackLog
+    from kg.settings import Settings
+    from kg.store import open_store
+    from search.engine import Searcher
+    from search.eval import TargetResolver, load_queries
+    from search.index import SearchIndex
+
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter()
+    queries = [q for f in bench_real.QUERY_FILES for q in load_queries(bench_real.HERE / f) if q.split == "tune"]
+    encoder = None
+    for graph in graphs:
+        settings = Settings.load(os.environ, db=work / graph)
+        encoder = encoder or encoder_for(settings)
+        (settings.db / "feedback.sqlite").unlink(missing_ok=True)
+        store, index = open_store(settings, read_only=True), SearchIndex.open(settings.db / "search")
+        feedback = FeedbackLog.open(settings.db / "feedback.sqlite")
+        try:
+            searcher = Searcher(store, index, encoder)
+            resolver = TargetResolver(searcher.refresh().items)
+            for q in (q for q in queries if bench_real.graph_of(q.corpus) == graph):
+                grades = {node: g for target, g in q.relevant.items() for node in resolver.resolve(target)}
+                shown = [r.id for r in searcher.search(q.query, 10)]
+                counts["searches"] += 1
+                if not shown:
+                    continue
+                search_id = feedback.record_search(q.query, shown)
+                for rank, node in enumerate(shown):
+                    if rank >= EXAMINE_ALL and rng.random() > EXAMINE_DECAY ** (rank - EXAMINE_ALL + 1):
+                        break
+                    grade = grades.get(node, 0)
+                    if grade >= 2 or (grade == 1 and rng.random() < 0.5):
+                        feedback.record_open(search_id, node, rank)
+                        counts["opens"] += 1
+                        counts[f"opened at {rank + 1}"] += 1
+                        break
+        finally:
+            feedback.close()
+            index.close()
+            store.close()
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/kg-bench-real"))
+    parser.add_argument("--name", default="clicks", help="registry name of the models trained with the clicks")
+    parser.add_argument("--minutes", type=float, default=5.0, help="training time budget per graph")
+    parser.add_argument("--graphs", default="", help="comma-separated subset of " + ", ".join(bench_real.GRAPHS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from search.eval import format_reports, paired, paired_bootstrap
+
+    graphs = [g for g in args.graphs.split(",") if g] or list(bench_real.GRAPHS)
+    counts = simulate(args.work, graphs, args.seed)
+    print(f"simulated on the tune half: {dict(sorted(counts.items()))}")
+    said = bench_real.train(args.work, args.name, args.minutes, graphs)
+    result = bench_real.score(args.work, "test", "", ["rrf", "kg"], graphs, trained=args.name)
+    print(f"test half: {result['queries']} queries; {result['machine']}")
+    for line in format_reports(result["reports"]):
+        print(line)
+    trained, kg = (next(r for r in result["reports"] if r.name == n) for n in ("kg-trained", "kg"))
+    for metric in ("ndcg", "recall"):
+        mean, lo, hi = paired_bootstrap(*paired(trained, kg, metric))
+        print(f"kg trained with clicks vs kg (paired, 95% CI): {metric} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    for graph, line in said.items():
+        print(f"kg train's own check on {graph}: {line}")
+
+
+if __name__ == "__main__":
+    main()
