@@ -99,6 +99,7 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
+        quiet_loading()
         try:
             self.model: Any = SentenceTransformer(str(self.path), device=device, local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -159,6 +160,15 @@ def model_path(spec: str | Path | None) -> Path:
     if spec is None or str(spec) == "" or (str(spec) in GENERAL_NAMES and not Path(spec).exists()):
         return general_model_dir()
     return Path(spec).expanduser()
+
+
+def quiet_loading() -> None:
+    """No "Loading weights" bar from transformers: loading a model is not long work."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers always brings it
+        return
+    hf_logging.disable_progress_bar()
 
 
 LINEAGE_FILE = "kg_model.json"  # the registry's record of a trained model

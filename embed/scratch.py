@@ -166,13 +166,14 @@ def load_base(base: str | Path = "", max_seq_length: int = 128):  # -> SentenceT
 
     from sentence_transformers import SentenceTransformer
 
-    from embed.encoder import model_path
+    from embed.encoder import model_path, quiet_loading
     from kg.errors import ModelError
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     path = model_path(base)
     if not (path / "modules.json").is_file():
         raise ModelError(f"{path} is not a sentence-transformers model directory (no modules.json)")
+    quiet_loading()
     try:
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:

@@ -104,9 +104,10 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
     if not results:
         click.echo("no good match")
     for n, r in enumerate(results, 1):
-        where = r.path + (f"::{r.qualname}" if r.qualname else f"#{r.heading}" if r.heading else "")
-        click.echo(f"{n:>2}. {r.score:.3f}  {r.kind:<8} {r.root}/{where}")
-        click.echo(f"      {r.why}")
+        ref = r.id.partition(":")[2]  # what `kg show` takes back
+        line = f"{r.path}:{r.line}" if r.line else r.path
+        click.echo(f"{n:>2}. {r.score:.3f}  {r.kind:<8} {ref}")
+        click.echo(f"      {line} · {r.why}")
         if r.snippet:
             click.echo(f"      {r.snippet}")
 

@@ -12,6 +12,7 @@ import click
 
 from kg.commands.common import echo_table, graph
 from kg.errors import ConfigError, KgError
+from kg.model import NodeKind
 from kg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,19 +88,58 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+ID_PREFIXES = ("def:", "note:", "file:", "heading:", "block:", "tag:", "module:")
+_LOOKUP_KINDS = (NodeKind.NOTE, NodeKind.HEADING, NodeKind.BLOCK, NodeKind.FILE, NodeKind.CLASS, NodeKind.FUNCTION)
+
+
+def find_nodes(store: Any, ref: str) -> list[str]:
+    """The ids a user's reference names: a full id; an id without its prefix
+    (``root/path::Qual.name``, ``root/path.md``); a path, with or without its root; a
+    ``path::qualname``; a bare name or qualified name. Exact forms win; a name may name several."""
+    ref = ref.strip()
+    if not ref:
+        return []
+    guesses = [ref, *(prefix + ref for prefix in ID_PREFIXES if not ref.startswith(prefix))]
+    found = store.get_nodes(guesses)
+    if found:
+        return [g for g in guesses if g in found][:1]
+    path, _, qual = ref.partition("::")
+    exact, named = [], []
+    for node in store.iter_nodes(list(_LOOKUP_KINDS)):
+        where = f"{node.root}/{node.path}"
+        if qual:
+            if (node.qualname or node.name) == qual and (node.path == path or where == path or where.endswith("/" + path)):
+                exact.append(node.id)
+        elif node.kind in (NodeKind.NOTE, NodeKind.FILE) and (node.path == ref or where == ref):
+            exact.append(node.id)
+        elif ref in (node.name, node.qualname) and node.kind != NodeKind.BLOCK:
+            named.append(node.id)
+    return sorted(exact) or sorted(named)
+
+
 @click.command()
-@click.argument("node_id")
+@click.argument("ref", metavar="NODE")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def show(settings: Settings, node_id: str, as_json: bool) -> None:
-    """A node, its text, and its edges in and out."""
+def show(settings: Settings, ref: str, as_json: bool) -> None:
+    """A node, its text, and its edges in and out.
+
+    NODE is an id (``def:kg/search/cli.py::index``), the same without its prefix (as `kg search`
+    prints it), a path (``docs/Search.md``), ``path::qualname`` or a bare name; when a name
+    fits several nodes, they are listed.
+    """
     from kg.errors import NodeNotFound
 
     with graph(settings) as store:
+        ids = find_nodes(store, ref)
+        if len(ids) > 1:
+            listing = "\n".join(f"  {i}" for i in ids[:20]) + (f"\n  ... and {len(ids) - 20} more" if len(ids) > 20 else "")
+            raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of:\n{listing}")
+        node_id = ids[0] if ids else ref
         sub = store.neighbourhood(node_id, depth=1)
     node = sub.nodes.get(node_id)
     if node is None:
-        raise NodeNotFound(node_id)
+        raise NodeNotFound(ref)
     out_edges = [e for e in sub.edges if e.src == node_id]
     in_edges = [e for e in sub.edges if e.dst == node_id]
     if as_json:
@@ -114,7 +154,10 @@ def show(settings: Settings, node_id: str, as_json: bool) -> None:
         click.echo(f"  lines: {node.start_line}-{node.end_line}")
     if node.props:
         click.echo(f"  props: {json.dumps(node.props, default=str)[:300]}")
-    click.echo("\n" + (node.text[:2000] or "(no text)") + "\n")
+    text = node.text
+    if node.doc and text.count(node.doc) > 1:  # a definition's text leads with its docstring, and its body has it too
+        text = text.replace(node.doc + "\n", "", 1)
+    click.echo("\n" + (text[:2000] or "(no text)") + "\n")
     click.echo(f"out ({len(out_edges)}):")
     for e in out_edges:
         click.echo(f"  -[{e.kind.value}]-> {e.dst}" + (" (ambiguous)" if e.ambiguous else "")

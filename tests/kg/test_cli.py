@@ -75,3 +75,23 @@ def test_show_lists_edges_in_and_out(run, vault: Path) -> None:
     assert "in (" in out and "heading:notes/Home.md#Home" in out
     code, _, err = run("show", "note:notes/Nope.md")
     assert code == 1 and "not in the graph" in err
+
+
+def test_show_takes_an_id_as_search_prints_it_a_path_a_qualname_or_a_name(run, tmp_path: Path) -> None:
+    code_root = tmp_path / "app"
+    (code_root / "pkg").mkdir(parents=True)
+    (code_root / "pkg" / "net.py").write_text(
+        'def send(url):\n    """Send a request and retry with backoff."""\n    return url\n\n\n'
+        "class Client:\n    def send(self, url):\n        return send(url)\n", encoding="utf-8")
+    assert run("ingest", str(code_root), "--no-index")[0] == 0
+    full = "def:app/pkg/net.py::send"
+    for ref in (full, "app/pkg/net.py::send", "pkg/net.py::send", "Client.send"):
+        code, out, err = run("show", ref)
+        assert code == 0, (ref, err)
+        assert out.splitlines()[0].endswith(full if ref != "Client.send" else "def:app/pkg/net.py::Client.send")
+    code, out, _ = run("show", "pkg/net.py")
+    assert code == 0 and out.startswith("File file:app/pkg/net.py")
+    code, _, err = run("show", "send")  # the function and the method
+    assert code == 1 and "names 2 nodes" in err and full in err and "Client.send" in err
+    out = run("show", full)[1]
+    assert out.count("Send a request and retry with backoff.") == 1

@@ -42,6 +42,10 @@ def test_search_prints_results_with_reasons(db: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "utils/users.py::UserStore.getUserName" in result.output
     assert "matched: getUserName" in result.output
+    first = result.output.splitlines()[0].split()[-1]  # the id as `kg show` takes it back
+    shown = _run(db, "show", first)
+    assert shown.exit_code == 0 and "UserStore.getUserName" in shown.output.splitlines()[0]
+    assert "utils/users.py:" in result.output.splitlines()[1]  # path:line, for a terminal to open
 
 
 def test_search_json_and_filters(db: Path) -> None:
