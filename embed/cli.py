@@ -47,6 +47,11 @@ def _judgements(settings: Settings) -> list[Any]:
         feedback.close()
 
 
+def parse_pairs(text: str) -> list[str]:
+    """``--pairs``: comma-separated kinds, any case ([] for the default)."""
+    return [k.strip().upper() for k in text.split(",") if k.strip()]
+
+
 def mine(settings: Settings, *, negatives: int, seed: int, use_feedback: bool,
          pair_kinds: Sequence[str] = ()) -> list[Any]:
     """Mine the database's triplets (``pair_kinds``: default the query-like ones), printing
@@ -93,8 +98,8 @@ def export_triplets(settings: Settings, output: Path, fmt: str | None, negatives
     """Mine triplets from the graph and write them for training elsewhere."""
     from embed.export import export_triplets as write
 
-    kinds = [k.strip().upper() for k in pairs.split(",") if k.strip()]
-    triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
+    triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback,
+                    pair_kinds=parse_pairs(pairs))
     if split:
         triplets = [t for t in triplets if t.split == split]
     count = write(triplets, output, format=fmt, text_only=text_only)
@@ -118,8 +123,9 @@ def models(ctx: click.Context, as_json: bool) -> None:
     if not records:
         click.echo("no trained models yet (run `kg train`)")
         return
-    rows = [("*" if r.promoted else "", r.name, r.created, r.kind, _metric(r, "ndcg@10"),
-             _metric(r, "ndcg_gain", "+.3f"), _metric(r, "mrr@10")) for r in records]
+    rows = [("*" if r.promoted else "", r.name, r.created, r.kind,
+             *((_metric(r, "ndcg@10"), _metric(r, "ndcg_gain", "+.3f"), _metric(r, "mrr@10"))
+               if "ndcg_gain" in r.metrics else ("", "", ""))) for r in records]  # older records: triplet metrics
     echo_table(rows, ("", "name", "created", "kind", "search nDCG@10", "vs model before", "MRR@10"))
 
 

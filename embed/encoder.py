@@ -116,7 +116,7 @@ class SentenceTransformerEncoder:
         dim = getter()
         self.dim = int(dim) if dim else int(self.model.encode(["x"]).shape[1])
         self.lineage = lineage_of(self.path)
-        log.info("loaded encoder %s@%s (dim %d, max %d tokens) from %s", self.name, self.version,
+        log.info("loaded encoder %s@%s (dim %d, max %s tokens) from %s", self.name, self.version,
                  self.dim, self.model.max_seq_length or 0, self.path)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32,

@@ -124,7 +124,7 @@ class Registry:
             ModelError: no such model, or a field a record does not have.
         """
         record = self.get(name)
-        unknown = sorted(set(fields) - set(ModelRecord.__dataclass_fields__) - {"path", "promoted"})
+        unknown = sorted(set(fields) - (set(ModelRecord.__dataclass_fields__) - {"path", "promoted"}))
         if unknown:
             raise ModelError(f"a model record has no field {', '.join(unknown)}")
         meta = json.loads((record.path / META).read_text(encoding="utf-8"))

@@ -186,8 +186,11 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
             bar.set_postfix(loss=f"{loss:.4f}")
             if on_step is not None:
                 on_step(result.steps, loss)
-            if config.max_seconds and result.steps == BUDGET_PROBE_STEPS:
-                _fit_budget(plan, config.max_seconds, time.perf_counter() - start, result.steps, bar)
+            if result.steps == 1:
+                after_first = time.perf_counter()  # the first step pays for warm-up: not timed
+            if config.max_seconds and result.steps == 1 + BUDGET_PROBE_STEPS:
+                _fit_budget(plan, config.max_seconds, time.perf_counter() - start,
+                            (time.perf_counter() - after_first) / BUDGET_PROBE_STEPS, result.steps, bar)
             _maybe_checkpoint(model, config, result.steps, final=result.steps == plan["total"])
             if result.steps >= plan["total"]:
                 break
@@ -226,15 +229,15 @@ def _bf16(config: TrainConfig, device: str) -> bool:
     return config.bf16
 
 
-BUDGET_PROBE_STEPS = 3  # steps timed before a time budget fixes the step count
+BUDGET_PROBE_STEPS = 3  # steps timed (after the first) before a time budget fixes the step count
 
 
-def _fit_budget(plan: dict[str, int], budget: float, spent: float, steps: int, bar: Any) -> None:
-    """Cut the planned steps to what fits the time budget at the speed seen so far (the
-    learning-rate schedule follows the new total)."""
-    fits = max(steps, int(budget / (spent / steps)))
+def _fit_budget(plan: dict[str, int], budget: float, spent: float, per_step: float, steps: int, bar: Any) -> None:
+    """Cut the planned steps to what fits the time budget at the speed of the timed steps
+    (the learning-rate schedule follows the new total)."""
+    fits = steps + max(0, int((budget - spent) / max(per_step, 1e-9)))
     if fits < plan["total"]:
-        log.info("time budget %.0f s: %d of %d steps fit (%.1f s/step)", budget, fits, plan["total"], spent / steps)
+        log.info("time budget %.0f s: %d of %d steps fit (%.1f s/step)", budget, fits, plan["total"], per_step)
         plan["total"] = fits
         bar.total = fits
         bar.refresh()

@@ -269,9 +269,7 @@ def structural_pairs(nodes: dict[str, Node], edges: Iterable[Edge],
     for edge in edges:
         src, dst = nodes.get(edge.src), nodes.get(edge.dst)
         if src is not None and dst is not None and src.id != dst.id:
-            pair = _edge_pair(edge, src, dst)
-            if pair is not None and pair.edge_kind in kinds:
-                yield pair
+            yield from (p for p in _edge_pairs(edge, src, dst) if p.edge_kind in kinds)
 
 
 def _node_pairs(node: Node) -> Iterator[Pair]:
@@ -294,18 +292,19 @@ _TEXT_TARGETS = (NodeKind.NOTE, NodeKind.HEADING, NodeKind.BLOCK)
 _CODE = (NodeKind.CLASS, NodeKind.FUNCTION)
 
 
-def _edge_pair(edge: Edge, src: Node, dst: Node) -> Pair | None:
+def _edge_pairs(edge: Edge, src: Node, dst: Node) -> Iterator[Pair]:
     kind = edge.kind
     if kind == EdgeKind.LINKS_TO and dst.kind in _TEXT_TARGETS and dst.text:
-        return Pair(link_sentence(src, edge, dst), node_text(dst), src.id, dst.id, "LINKS_TO")
+        yield Pair(link_sentence(src, edge, dst), node_text(dst), src.id, dst.id, "LINKS_TO")
     if kind == EdgeKind.MENTIONS and dst.text:
-        return Pair(link_sentence(src, edge, dst), node_text(dst), src.id, dst.id, "MENTIONS")
+        yield Pair(link_sentence(src, edge, dst), node_text(dst), src.id, dst.id, "MENTIONS")
     if kind == EdgeKind.CALLS and edge.resolved and src.kind in _CODE and dst.kind in _CODE:
         tested = _tested(src, dst)
-        return tested or Pair(node_text(src), node_text(dst), src.id, dst.id, "CALLS")
+        if tested is not None:
+            yield tested
+        yield Pair(node_text(src), node_text(dst), src.id, dst.id, "CALLS")
     if kind == EdgeKind.CONTAINS and src.kind == NodeKind.CLASS and dst.kind == NodeKind.FUNCTION:
-        return Pair(def_header(src), node_text(dst), src.id, dst.id, "CONTAINS")
-    return None
+        yield Pair(def_header(src), node_text(dst), src.id, dst.id, "CONTAINS")
 
 
 def _tested(test: Node, target: Node) -> Pair | None:

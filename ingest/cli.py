@@ -81,7 +81,8 @@ def _print_summary(summary: dict[str, Any], report: IngestReport, verbose: bool)
         by_reason = summary["skipped_by_reason"]
         click.echo(f"skipped: {len(report.skipped)} (" + ", ".join(f"{r}: {n}" for r, n in sorted(by_reason.items())) + ")")
         _echo_list([f"{path}: {reason}" for path, reason in report.skipped_in_order()], limit)
-    click.echo("nodes: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["nodes"].items())))
+    click.echo("nodes: " + ", ".join(f"{k} {v}" + (" (link, import and call targets not found)" if k == "Unresolved" else "")
+                                     for k, v in sorted(summary["nodes"].items())))
     click.echo("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["edges"].items())))
     res = summary["resolution"]
     keys = ("links", "resolved", "unresolved", "ambiguous", "missing_subpath")

@@ -181,7 +181,7 @@ def index(settings: Settings, as_json: bool) -> None:
               help="Torch device (default: $KG_DEVICE, else cuda when visible, else cpu).")
 @click.option("--epochs", type=int, default=1, show_default=True)
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (wins over --epochs).")
-@click.option("--minutes", type=float, default=None,
+@click.option("--minutes", type=click.FloatRange(min=0), default=None,
               help=f"Time budget for training (default on a CPU: {CPU_BUDGET_MINUTES:g}; 0: none).")
 @click.option("--batch-size", type=int, default=None, help="Triplets per step (default: 32 on a CPU, 128 on a GPU).")
 @click.option("--lr", type=float, default=None, help="Learning rate (default depends on the model kind).")
@@ -209,14 +209,12 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
     """
     import sys
 
-    from embed.cli import MODEL_FOLDER, mine
-    from embed.encoder import descends_from, load_encoder, model_path
+    from embed.cli import MODEL_FOLDER, mine, parse_pairs
     from embed.registry import Registry
     from embed.scratch import DEFAULT_LR, ModelSpec
-    from embed.train import TrainConfig, fit, pick_device
+    from embed.train import TrainConfig, pick_device
     from embed.triplets import fingerprint
-    from search.eval import format_reports, load_queries
-    from search.learn import compare_encoders, held_out_queries, verdict
+    from search.eval import load_queries
 
     if base is not None and (from_scratch or static):
         raise ConfigError("--base fine-tunes a model; it cannot be combined with --from-scratch or --static")
@@ -224,47 +222,90 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
     spec = ModelSpec(kind=kind, layers=layers, hidden=hidden, dim=dim, vocab_size=vocab_size,
                      max_seq_length=max_seq_length, base=base or "")
     labelled = load_queries(queries_file) if queries_file else None  # fail on a bad file before training
+    kinds = parse_pairs(pairs)
     if settings.torch_threads > 0:
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-    kinds = [k.strip().upper() for k in pairs.split(",") if k.strip()]
     triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
+    queries = _judging_queries(triplets, labelled, kinds)
     registry = Registry(settings.db / MODEL_FOLDER)
     data = fingerprint(triplets)
     name = name or registry.new_name(spec.kind, data)
     dev = pick_device(device or settings.device)
     on_cpu = not dev.startswith("cuda")
-    if minutes is None:
-        minutes = CPU_BUDGET_MINUTES if on_cpu else 0.0
+    budget = (CPU_BUDGET_MINUTES if on_cpu else 0.0) if minutes is None else minutes
     config = TrainConfig(loss=loss, batch_size=batch_size or (32 if on_cpu else 128), epochs=epochs,
-                         max_steps=max_steps, max_seconds=minutes * 60 or None, lr=lr or DEFAULT_LR[spec.kind], seed=seed, device=dev,
-                         checkpoint_dir=registry.path / ".checkpoints" / name)
+                         max_steps=max_steps, max_seconds=budget * 60 or None, lr=lr or DEFAULT_LR[spec.kind],
+                         seed=seed, device=dev, checkpoint_dir=registry.path / ".checkpoints" / name)
+    record = _fit_and_register(registry, spec, triplets, config, name, data,
+                               {"negatives": negatives, "pairs": kinds or "query-like"})
+    source = f"{queries_file}" if labelled is not None else "held-out pairs of the graph's test split"
+    judged, current_name = _judge(settings.with_(device=dev), registry, record, queries, source)
+    if not promote_if_better:
+        return
+    if judged.better:
+        registry.promote(record.name)
+        click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
+    else:
+        click.echo(f"not promoted: {judged.describe()} against {current_name}; it must be better with the "
+                   f"interval above 0, on at least {judged.MIN_QUERIES} queries")
+
+
+def _judging_queries(triplets: Any, labelled: Any, kinds: list[str]) -> Any:
+    """The labelled queries when given, else the graph's held-out query-like pairs."""
+    from search.learn import held_out_queries
+
     queries = labelled if labelled is not None else held_out_queries(triplets)
     if not queries:
-        raise ConfigError("no held-out queries to judge the model on (the graph is too small: ingest "
-                          "more, or pass --queries FILE)")
+        hint = ("--pairs has no query-like kind to hold out" if kinds else "the graph is too small: ingest more")
+        raise ConfigError(f"no held-out queries to judge the model on ({hint}; or pass --queries FILE)")
+    return queries
+
+
+def _fit_and_register(registry: Any, spec: Any, triplets: Any, config: Any, name: str, data: str,
+                      extra: dict[str, Any]) -> Any:
+    """Train, save into the registry (with its lineage when fine-tuned), say how it went."""
+    import sys
+
+    from embed.encoder import lineage_of, load_encoder
+    from embed.train import fit
+    from search.index import encoder_key
+
     model, result = fit(spec, triplets, config, progress=sys.stderr.isatty())
-    lineage = descends_from(model_path(spec.base), model.max_seq_length) if kind == "finetune" else []
+    lineage: list[str] = []
+    if spec.kind == "finetune":  # the base as search would load it: the ranker's key, if it was learned with it
+        base = load_encoder(spec.base or None)
+        lineage = [encoder_key(base), *lineage_of(base.path)]
     record = registry.add(model, name=name, kind=spec.kind, fingerprint=data, metrics={}, curve=result.curve,
                           base=spec.base or spec.kind, lineage=lineage,
-                          config={"model": spec.as_dict(), "train": config.as_dict(), "negatives": negatives,
-                                  "pairs": kinds or "query-like", "triplets_per_s": result.triplets_per_s})
+                          config={"model": spec.as_dict(), "train": config.as_dict(), **extra,
+                                  "triplets_per_s": result.triplets_per_s})
     click.echo(f"trained {record.name}: {result.steps} steps, {result.examples} triplets, "
                f"{result.seconds:.0f} s ({result.triplets_per_s:.1f} triplets/s on {result.device}"
                f"{' bf16' if result.bf16 else ''})")
-    current_name = _current_name(settings, registry)
+    return record
+
+
+def _judge(settings: Settings, registry: Any, record: Any, queries: Any, source: str) -> tuple[Any, str]:
+    """Search the queries with the current encoder and the new one, print and record the comparison."""
+    import sys
+
+    from embed.encoder import load_encoder
+    from search.eval import format_reports
+    from search.learn import compare_encoders, verdict
+
     with graph(settings, read_only=True) as store:
         idx = search_index(settings)
         try:
             current = encoder_for(settings)
+            current_name = f"current ({current.name})"
             idx.sync(store, current, progress=sys.stderr.isatty())
-            candidate = load_encoder(record.path, device=dev, max_seq_length=max_seq_length)
+            candidate = load_encoder(record.path, device=settings.device or None)  # as search will load it
             reports = compare_encoders(store, idx, {current_name: current, record.name: candidate}, queries,
                                        progress=sys.stderr.isatty())
         finally:
             idx.close()
-    source = f"{queries_file}" if labelled is not None else "held-out pairs of the graph's test split"
     click.echo(f"search with each model over the whole corpus ({len(queries)} queries: {source}):")
     for line in format_reports(reports, baseline=current_name):
         click.echo(line)
@@ -272,21 +313,7 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
     registry.annotate(record.name, metrics=_pipeline_metrics(reports[1], judged),
                       baseline={"model": current_name, **_pipeline_metrics(reports[0], None)})
     click.echo(f"registered {record.name} in {record.path}")
-    if not promote_if_better:
-        return
-    if judged.better:
-        registry.promote(record.name)
-        click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
-    else:
-        click.echo(f"not promoted: {judged.describe()} against {current_name}; it must be better with "
-                   "the interval above 0")
-
-
-def _current_name(settings: Settings, registry: Any) -> str:
-    """What search uses now: $KG_MODEL, else the promoted model, else the general one."""
-    promoted = registry.promoted()
-    name = Path(settings.model).name if settings.model else promoted.name if promoted else "all-MiniLM-L6-v2"
-    return f"current ({name})"
+    return judged, current_name
 
 
 def _pipeline_metrics(report: Any, judged: Any) -> dict[str, Any]:

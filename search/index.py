@@ -358,12 +358,14 @@ class SearchIndex:
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
                     progress: bool = False) -> tuple[list[str], np.ndarray]:
-        """``(ids, matrix)`` of every indexed node under another encoder, leaving the index's
-        own matrix as it is (to try a model before promoting it). Vectors go to the cache,
-        so promoting that encoder later embeds nothing again.
+        """``(ids, matrix)`` of every node the index holds, under another encoder, leaving the
+        index's own matrix as it is (to try a model before promoting it). The texts are the
+        ones the index last synced (sync first for a fresh view); their vectors go to the
+        cache, so promoting that encoder later embeds nothing again.
 
         Raises:
-            SearchError: the store holds nodes the index has not synced yet.
+            SearchError: an indexed node's text is neither cached nor in the store any more
+                (the store changed since the last sync).
         """
         key = encoder_key(encoder)
         wanted = dict(self._conn.execute("SELECT id, text_hash FROM items ORDER BY rid"))

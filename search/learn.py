@@ -42,8 +42,8 @@ MAX_QUERIES = 400  # held-out pseudo-queries per comparison (a stable sample): ~
 
 def held_out_queries(triplets: Sequence[Triplet], *, limit: int = MAX_QUERIES,
                      kinds: Sequence[str] = QUERY_PAIRS) -> list[LabelledQuery]:
-    """The test-split pairs of the query-like kinds as labelled queries, one per distinct anchor
-    (all its positives relevant), a stable sample of at most ``limit`` spread over the kinds."""
+    """The test-split pairs of the query-like kinds as labelled queries, one per distinct
+    (kind, anchor) with all its positives relevant, a stable sample of at most ``limit`` spread over the kinds."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for t in triplets:
         if t.split != "test" or t.edge_kind not in kinds:
@@ -91,9 +91,11 @@ class Verdict:
     high: float
     queries: int
 
+    MIN_QUERIES = 20  # fewer, and a bootstrap interval means nothing
+
     @property
     def better(self) -> bool:
-        return self.queries > 0 and self.gain > 0 and self.low > 0
+        return self.queries >= self.MIN_QUERIES and self.gain > 0 and self.low > 0
 
     def describe(self) -> str:
         return f"nDCG@10 {self.gain:+.3f} [{self.low:+.3f}, {self.high:+.3f}] over {self.queries} held-out queries"

@@ -97,7 +97,8 @@ class Ranker:
     """Weights per feature name (a missing feature weighs 0), learned with one encoder.
 
     Cosine features depend on the encoder, so a ranker applies only to the encoder it was
-    learned with (``encoder``: its ``name@version``); with another, search falls back to
+    learned with (``encoder``: its ``name@version``) and to models fine-tuned from it (their
+    ``lineage``, see ``Searcher.ranker``); with another, search falls back to
     the hand-set fusion.
     """
 

@@ -129,4 +129,4 @@ def test_a_time_budget_cuts_the_steps_to_what_fits(data, tokenizer) -> None:
     model = build_static(tokenizer, dim=32)
     config = TrainConfig(batch_size=16, epochs=50, lr=0.05, max_seconds=1e-6)
     result = train(model, training, config)
-    assert result.steps == 3  # only the steps that timed the speed, not 50 epochs' worth
+    assert result.steps == 4  # the first step and the three that timed the speed, not 50 epochs' worth

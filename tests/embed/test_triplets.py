@@ -64,6 +64,8 @@ def test_a_test_name_points_at_the_function_it_names_and_calls() -> None:
     pairs = [p for p in structural_pairs(nodes, edges) if p.edge_kind == "TEST"]
     assert [(p.anchor, p.positive_id) for p in pairs] == [("parse header with quotes", target.id)]
     assert not [p for p in structural_pairs(nodes, edges, QUERY_PAIRS) if p.edge_kind == "CALLS"]
+    both = {(p.edge_kind, p.positive_id) for p in structural_pairs(nodes, edges, ("TEST", "CALLS"))}
+    assert {("TEST", target.id), ("CALLS", target.id), ("CALLS", other.id)} <= both
 
 
 def test_splits_are_by_node_and_held_out_nodes_never_train(toy) -> None:

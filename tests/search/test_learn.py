@@ -7,7 +7,7 @@ import numpy as np
 
 from embed.triplets import Triplet
 from kg.store.ladybug import LadybugStore
-from search.engine import Searcher
+from search.engine import SearchConfig, Searcher
 from search.eval import EvalReport
 from search.index import SearchIndex, encoder_key
 from search.learn import compare_encoders, held_out_queries, verdict
@@ -55,10 +55,12 @@ def test_a_useless_encoder_loses_the_comparison(store: LadybugStore, index: Sear
 
     queries = held_out_queries([_t("sleep between attempts jitter", f"def:{C}/utils/resilience.py::sleep_with_jitter", "DOC"),
                                 _t("exponential backoff retry", f"def:{C}/utils/resilience.py::retry", "DOC")])
-    current, useless = compare_encoders(store, index, {"current": encoder, "useless": Constant(name="c")}, queries)
+    vectors_only = SearchConfig.preset("vector")  # so that only the encoders differ
+    current, useless = compare_encoders(store, index, {"current": encoder, "useless": Constant(name="c")}, queries,
+                                        config=vectors_only)
     assert current.overall["n"] == useless.overall["n"] == 2
     judged = verdict(useless, current)
-    assert judged.gain <= 0 and not judged.better
+    assert judged.gain < 0 and not judged.better
 
 
 def test_verdict_needs_the_interval_above_zero() -> None:
@@ -66,6 +68,7 @@ def test_verdict_needs_the_interval_above_zero() -> None:
         return EvalReport(name, 10, per_query=[{"id": str(i), "ndcg": v} for i, v in enumerate(values)])
 
     assert verdict(report("new", [1.0] * 30), report("old", [0.5] * 30)).better
+    assert not verdict(report("new", [1.0] * 5), report("old", [0.5] * 5)).better  # too few to tell
     mixed = verdict(report("new", [1.0, 0.0] * 15), report("old", [0.0, 1.0] * 15))
     assert mixed.gain == 0 and not mixed.better
     assert not verdict(report("new", []), report("old", [])).better

@@ -61,7 +61,7 @@ def simulate(work: Path, graphs: list[str], seed: int) -> Counter[str]:
                     continue
                 search_id = feedback.record_search(q.query, shown)
                 for rank, node in enumerate(shown):
-                    if rank >= EXAMINE_ALL and rng.random() > EXAMINE_DECAY ** (rank - EXAMINE_ALL + 1):
+                    if rank >= EXAMINE_ALL and rng.random() > EXAMINE_DECAY:  # reached with 0.7^(r-3)
                         break
                     grade = grades.get(node, 0)
                     if grade >= 2 or (grade == 1 and rng.random() < 0.5):
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     from search.eval import format_reports, paired, paired_bootstrap
 
     graphs = [g for g in args.graphs.split(",") if g] or list(bench_real.GRAPHS)
+    taken = [g for g in graphs if (args.work / g / "models" / args.name).exists()]
+    if taken:
+        parser.error(f"{', '.join(taken)} already hold a model named {args.name!r}: pick a new --name")
     counts = simulate(args.work, graphs, args.seed)
     print(f"simulated on the tune half: {dict(sorted(counts.items()))}")
     said = bench_real.train(args.work, args.name, args.minutes, graphs)
