@@ -194,8 +194,11 @@ def _check_model_dir(path: Path) -> None:
 def display_name(path: Path) -> str:
     """The name an encoder over a model directory goes by (the general model's own name;
     the parent's name for a directory called ``model``)."""
-    if path.resolve() == general_model_dir():
-        return GENERAL_NAMES[0]
+    try:
+        if path.resolve() == general_model_dir():
+            return GENERAL_NAMES[0]
+    except ModelError:  # the general model's package is not installed: this is another model
+        pass
     return path.parent.name if path.name == "model" else path.name
 
 
@@ -204,12 +207,6 @@ def versioned(path: Path, max_seq_length: float | int | None) -> str:
     is part of the version (and of the cache key)."""
     limit = max_seq_length or 0
     return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
-
-
-def descends_from(path: Path, max_seq_length: float | int | None) -> list[str]:
-    """The lineage of a model fine-tuned from the directory ``path``: that model's key, then
-    its own lineage."""
-    return [f"{display_name(path)}@{versioned(path, max_seq_length)}", *lineage_of(path)]
 
 
 def encoder_for(settings: Any) -> Encoder:
