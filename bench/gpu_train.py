@@ -1,6 +1,7 @@
-"""Train the default from-scratch encoder on ~1,000,000 generated triplets, on a GPU.
+"""Train kg's default path (fine-tuning the general model) on ~1,000,000 generated triplets, on a GPU.
 
     python bench/gpu_train.py --device cuda [--triplets 1000000] [--max-steps 2000]
+    python bench/gpu_train.py --device cuda --kind scratch --lr 5e-4   # the from-scratch encoder
     python bench/gpu_train.py --device cpu --triplets 5000 --max-steps 3     # smoke check
 
 Prints generation time, training triplets/s, peak GPU memory and held-out metrics
@@ -27,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from embed.evaluate import ModelEncoder, evaluate  # noqa: E402
-from embed.scratch import ModelSpec, build_model  # noqa: E402
+from embed.scratch import DEFAULT_LR, ModelSpec, build_model  # noqa: E402
 from embed.train import TrainConfig, pick_device, train  # noqa: E402
 from embed.triplets import Triplet  # noqa: E402
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     training = gen.triplets(args.triplets, (0, split_topic), "train")
     held = _held_out(gen, args.eval, split_topic)
     generated_s = time.perf_counter() - started
-    spec = ModelSpec(kind="scratch", layers=args.layers, hidden=args.hidden, vocab_size=args.vocab_size,
+    spec = ModelSpec(kind=args.kind, layers=args.layers, hidden=args.hidden, vocab_size=args.vocab_size,
                      max_seq_length=args.seq_len)
     sample = [x for t in training[:20_000] for x in (t.anchor, t.positive)]
     with tempfile.TemporaryDirectory() as work:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         import torch
 
         torch.cuda.reset_peak_memory_stats()
-    config = TrainConfig(batch_size=args.batch_size, max_steps=args.max_steps, lr=args.lr, seed=args.seed,
+    config = TrainConfig(batch_size=args.batch_size, max_steps=args.max_steps, lr=args.lr or DEFAULT_LR[args.kind], seed=args.seed,
                          device=device, bf16=None if device.startswith("cuda") else False)
     result = train(model, training, config, progress=args.progress)
     after = evaluate(ModelEncoder(model), held, batch_size=512)
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "peak_gpu_mib": round(_peak_memory_mib(device), 1),
             "first_loss": result.curve[0]["loss"], "last_loss": result.curve[-1]["loss"],
             "held_out_before": before, "held_out_after": after,
-            "model": {"layers": args.layers, "hidden": args.hidden, "seq_len": args.seq_len}}
+            "model": {"kind": args.kind, "layers": args.layers, "hidden": args.hidden, "seq_len": args.seq_len}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--kind", choices=["finetune", "scratch", "static"], default="finetune",
+                        help="finetune: the general model, kg train's default; scratch/static: random weights")
+    parser.add_argument("--lr", type=float, default=None, help="default: kg train's for the kind")
     parser.add_argument("--eval", type=int, default=2000, help="held-out triplets")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")

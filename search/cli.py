@@ -192,7 +192,8 @@ def index(settings: Settings, as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--name", default=None, help="Registry name (default: kind, time and data fingerprint).")
 @click.option("--promote-if-better", is_flag=True,
-              help="Promote when search with it beats the current model on held-out queries (95% paired interval above 0).")
+              help="Promote when search with it beats the current model on held-out queries (nDCG@10 interval above 0, "
+                   "Recall@10 interval not below 0).")
 @click.option("--no-feedback", is_flag=True, help="Ignore the search feedback log.")
 @click.pass_obj
 def train(settings: Settings, from_scratch: bool, static: bool, base: str | None, layers: int, hidden: int,
@@ -248,8 +249,8 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
         registry.promote(record.name)
         click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
     else:
-        click.echo(f"not promoted: {judged.describe()} against {current_name}; it must be better with the "
-                   f"interval above 0, on at least {judged.MIN_QUERIES} queries")
+        click.echo(f"not promoted: {judged.describe()} against {current_name}; it needs the nDCG interval "
+                   f"above 0 and the recall interval not below 0, on at least {judged.MIN_QUERIES} queries")
 
 
 def _judging_queries(triplets: Any, labelled: Any, kinds: list[str]) -> Any:
@@ -321,7 +322,8 @@ def _pipeline_metrics(report: Any, judged: Any) -> dict[str, Any]:
     out = {"ndcg@10": o["ndcg"], "mrr@10": o["mrr"], "recall@10": o["recall"], "queries": o["n"]}
     if judged is not None:
         out.update({"ndcg_gain": round(judged.gain, 4), "ndcg_gain_low": round(judged.low, 4),
-                    "ndcg_gain_high": round(judged.high, 4)})
+                    "ndcg_gain_high": round(judged.high, 4), "recall_gain": round(judged.recall[0], 4),
+                    "recall_gain_low": round(judged.recall[1], 4), "recall_gain_high": round(judged.recall[2], 4)})
     return out
 
 

@@ -64,11 +64,15 @@ def test_a_useless_encoder_loses_the_comparison(store: LadybugStore, index: Sear
 
 
 def test_verdict_needs_the_interval_above_zero() -> None:
-    def report(name: str, values: list[float]) -> EvalReport:
-        return EvalReport(name, 10, per_query=[{"id": str(i), "ndcg": v} for i, v in enumerate(values)])
+    def report(name: str, values: list[float], recall: list[float] | None = None) -> EvalReport:
+        recall = recall or [1.0] * len(values)
+        return EvalReport(name, 10, per_query=[{"id": str(i), "ndcg": v, "recall": r}
+                                               for i, (v, r) in enumerate(zip(values, recall))])
 
     assert verdict(report("new", [1.0] * 30), report("old", [0.5] * 30)).better
     assert not verdict(report("new", [1.0] * 5), report("old", [0.5] * 5)).better  # too few to tell
+    # higher nDCG but fewer of the relevant items found (a word-matching static model does this)
+    assert not verdict(report("new", [1.0] * 30, [0.5] * 30), report("old", [0.5] * 30)).better
     mixed = verdict(report("new", [1.0, 0.0] * 15), report("old", [0.0, 1.0] * 15))
     assert mixed.gain == 0 and not mixed.better
     assert not verdict(report("new", []), report("old", [])).better

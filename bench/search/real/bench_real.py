@@ -80,7 +80,8 @@ def train(work: Path, name: str, minutes: float, graphs: list[str] | None) -> di
                                  check=True, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
             log.write_text(out.stdout)
             print(f"[train] {graph}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        said[graph] = next((line for line in log.read_text().splitlines() if " vs current" in line), "?")
+        lines = log.read_text().splitlines() if log.is_file() else []  # a model trained by hand has no log here
+        said[graph] = next((line for line in lines if " vs current" in line), "?")
     return said
 
 
