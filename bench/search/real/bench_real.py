@@ -130,6 +130,19 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
             "encoder": getattr(encoder, "name", "?"), "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
 
 
+def print_trained(result: dict[str, Any], said: dict[str, str], label: str) -> None:
+    """kg with the trained models against kg with the general model (paired), and what
+    ``kg train``'s own check said on each graph."""
+    from search.eval import paired, paired_bootstrap
+
+    trained, kg = (next(r for r in result["reports"] if r.name == n) for n in ("kg-trained", "kg"))
+    for metric in ("ndcg", "recall"):
+        mean, lo, hi = paired_bootstrap(*paired(trained, kg, metric))
+        print(f"{label} vs kg (paired, 95% CI): {metric} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    for graph, line in said.items():
+        print(f"kg train's own check on {graph}: {line}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                         "(kept in the graph's registry) and score kg with it as kg-trained")
     parser.add_argument("--minutes", type=float, default=5.0, help="--train: time budget per graph")
     args = parser.parse_args(argv)
-    from search.eval import format_reports, paired, paired_bootstrap
+    from search.eval import format_reports
 
     if not args.no_build:
         build(args.work, args.corpora, args.model)
@@ -155,12 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     for line in format_reports(result["reports"]):
         print(line)
     if args.train:
-        trained, kg = (next(r for r in result["reports"] if r.name == n) for n in ("kg-trained", "kg"))
-        for metric in ("ndcg", "recall"):
-            mean, lo, hi = paired_bootstrap(*paired(trained, kg, metric))
-            print(f"kg-trained vs kg (paired, 95% CI): {metric} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-        for graph, line in said.items():
-            print(f"kg train's own check on {graph}: {line}")
+        print_trained(result, said, "kg-trained")
     print(f"nonsense queries answered 'no good match' (of {len(NONSENSE)} per graph): {result['nonsense_no_match']}")
     for report in result["reports"]:
         short = sum(1 for row in report.per_query if row["returned"] < 10)

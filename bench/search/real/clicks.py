@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--graphs", default="", help="comma-separated subset of " + ", ".join(bench_real.GRAPHS))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from search.eval import format_reports, paired, paired_bootstrap
+    from search.eval import format_reports
 
     graphs = [g for g in args.graphs.split(",") if g] or list(bench_real.GRAPHS)
     taken = [g for g in graphs if (args.work / g / "models" / args.name).exists()]
@@ -97,13 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"test half: {result['queries']} queries; {result['machine']}")
     for line in format_reports(result["reports"]):
         print(line)
-    trained, kg = (next(r for r in result["reports"] if r.name == n) for n in ("kg-trained", "kg"))
-    for metric in ("ndcg", "recall"):
-        mean, lo, hi = paired_bootstrap(*paired(trained, kg, metric))
-        print(f"kg trained with clicks vs kg (paired, 95% CI): {metric} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-    for graph, line in said.items():
-        print(f"kg train's own check on {graph}: {line}")
-
+    bench_real.print_trained(result, said, "kg trained with clicks")
 
 if __name__ == "__main__":
     main()
