@@ -40,7 +40,9 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; fi
 
+# The layer rule first (contracts in pyproject.toml), then every test.
 test: setup browser
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(PY) -m pytest -q
 
 # The main benchmarks (minutes each); the others are listed in README.md.

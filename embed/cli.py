@@ -14,15 +14,12 @@ from typing import Any
 
 import click
 
-from kg.commands.common import echo_table, graph
+from kg.commands.common import ClientPath, Workspace, echo_table
 from kg.errors import ConfigError
-from kg.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SPLIT_CHOICES = ("train", "val", "test")
-MODEL_FOLDER = "models"
-FEEDBACK_FILE = "feedback.sqlite"
 PAIRS_HELP = ("Comma-separated positive kinds to mine (default: the query-like SECTION, DOC, ALIAS, "
               "LINKS_TO, MENTIONS, TEST, FEEDBACK; also DEFINITION, CALLS, CONTAINS).")
 
@@ -31,28 +28,12 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _judgements(settings: Settings) -> list[Any]:
-    """The search feedback log's judgements, when the log exists."""
-    path = settings.db / FEEDBACK_FILE
-    if not path.is_file():
-        return []
-    try:
-        from kg.feedback import FeedbackLog
-    except ModuleNotFoundError:
-        return []
-    feedback = FeedbackLog.open(path)
-    try:
-        return list(feedback.judgements())
-    finally:
-        feedback.close()
-
-
 def parse_pairs(text: str) -> list[str]:
     """``--pairs``: comma-separated kinds, any case ([] for the default)."""
     return [k.strip().upper() for k in text.split(",") if k.strip()]
 
 
-def mine(settings: Settings, *, negatives: int, seed: int, use_feedback: bool,
+def mine(ws: Workspace, *, negatives: int, seed: int, use_feedback: bool,
          pair_kinds: Sequence[str] = ()) -> list[Any]:
     """Mine the database's triplets (``pair_kinds``: default the query-like ones), printing
     a table of what was found on stderr.
@@ -62,16 +43,15 @@ def mine(settings: Settings, *, negatives: int, seed: int, use_feedback: bool,
     """
     from embed.triplets import QUERY_PAIRS, MiningStats, counts_by_kind, mine_triplets
 
-    judgements = _judgements(settings) if use_feedback else []
+    judgements = ws.judgements() if use_feedback else []
     stats = MiningStats()
-    with graph(settings, read_only=True) as store:
-        triplets = mine_triplets(store, negatives=negatives, seed=seed, feedback=judgements,
-                                 pair_kinds=pair_kinds or QUERY_PAIRS, progress=_progress(), stats=stats)
+    triplets = mine_triplets(ws.store(), negatives=negatives, seed=seed, feedback=judgements,
+                             pair_kinds=pair_kinds or QUERY_PAIRS, progress=_progress(), stats=stats)
     rows = [(kind, stats.pairs[kind], s["train"], s["val"], s["test"], stats.cross_split[kind])
             for kind, s in counts_by_kind(triplets).items()]
     echo_table(rows, ("edge kind", "pairs", "train", "val", "test", "cross-split"), echo=_err)
     if not triplets:
-        raise ConfigError(f"no triplets could be mined from {settings.db} "
+        raise ConfigError(f"no triplets could be mined from {ws.settings.db} "
                           "(run `kg ingest` on a vault or repository first)")
     return triplets
 
@@ -81,7 +61,7 @@ def _err(line: str) -> None:
 
 
 @click.command("export-triplets")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--output", type=ClientPath(path_type=Path, dir_okay=False), required=True,
               help="The file to write.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
               help="File format (default: from the file name, else jsonl).")
@@ -93,12 +73,12 @@ def _err(line: str) -> None:
 @click.option("--no-feedback", is_flag=True, help="Ignore the search feedback log.")
 @click.option("--pairs", default="", metavar="KINDS", help=PAIRS_HELP)
 @click.pass_obj
-def export_triplets(settings: Settings, output: Path, fmt: str | None, negatives: int,
+def export_triplets(ws: Workspace, output: Path, fmt: str | None, negatives: int,
                     split: str | None, seed: int, text_only: bool, no_feedback: bool, pairs: str) -> None:
     """Mine triplets from the graph and write them for training elsewhere."""
     from embed.export import export_triplets as write
 
-    triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback,
+    triplets = mine(ws, negatives=negatives, seed=seed, use_feedback=not no_feedback,
                     pair_kinds=parse_pairs(pairs))
     if split:
         triplets = [t for t in triplets if t.split == split]
@@ -114,9 +94,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
     queries; `kg models promote NAME` picks one."""
     if ctx.invoked_subcommand is not None:
         return
-    from embed.registry import Registry
-
-    records = Registry(ctx.obj.db / MODEL_FOLDER).list()
+    records = ctx.obj.registry().list()
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in records], indent=2, sort_keys=True))
         return
@@ -137,11 +115,10 @@ def _metric(record: Any, key: str, spec: str = ".3f") -> str:
 @models.command("promote")
 @click.argument("name")
 @click.pass_obj
-def promote(settings: Settings, name: str) -> None:
+def promote(ws: Workspace, name: str) -> None:
     """Make NAME the model search uses (it re-embeds on its next sync)."""
-    from embed.registry import Registry
-
-    record = Registry(settings.db / MODEL_FOLDER).promote(name)
+    record = ws.registry().promote(name)
+    ws.reload_encoder()
     click.echo(f"promoted {record.name} ({record.path})")
 
 

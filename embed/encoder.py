@@ -209,20 +209,9 @@ def versioned(path: Path, max_seq_length: float | int | None) -> str:
     return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
 
 
-def encoder_for(settings: Any) -> Encoder:
-    """The encoder search uses: ``settings.model`` (--model / $KG_MODEL), else the model the
-    registry promoted, else the general model. Applies ``settings.torch_threads`` first.
-
-    Raises:
-        ModelError: the model directory is missing or broken.
-    """
-    if settings.torch_threads > 0:
+def set_torch_threads(threads: int) -> None:
+    """Use this many torch CPU threads (0: leave torch's choice)."""
+    if threads > 0:
         import torch
 
-        torch.set_num_threads(settings.torch_threads)
-    spec: Any = settings.model or None
-    if spec is None:
-        from embed.registry import Registry
-
-        spec = Registry(settings.db / "models").promoted()
-    return load_encoder(spec, device=settings.device or None)
+        torch.set_num_threads(threads)

@@ -1,8 +1,7 @@
 """The `kg ingest` command.
 
-After the graph is written it calls the hook the composition root put in
-``ctx.meta["after_ingest"]`` (kg/cli.py uses it to update the search index), so this
-layer never imports the ones above it.
+The workspace it is given (``app.workspace``) writes the graph and then brings the search
+index up to date, so this layer never imports the ones above it.
 
 The summary names every skipped file and every warning: the first ``LISTED`` of each in
 text (``--verbose-skips``: all of them), all of them with ``--json``.
@@ -16,16 +15,15 @@ from typing import Any
 
 import click
 
-from ingest.pipeline import IngestOptions, IngestReport, Pipeline
-from kg.commands.common import Bars, graph
+from ingest.pipeline import IngestOptions, IngestReport
+from kg.commands.common import Bars, ClientPath, Workspace
 from kg.errors import ConfigError
-from kg.settings import Settings
 
 LISTED = 20  # skipped files and warnings named in the text summary (--json names all)
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=ClientPath(exists=True, file_okay=False, path_type=Path))
 @click.option("--name", "names", multiple=True, help="Root name for each PATH, in order (default: the folder name).")
 @click.option("--index/--no-index", default=True, show_default=True,
               help="Update the search index (embeddings + BM25) after writing the graph.")
@@ -37,8 +35,8 @@ LISTED = 20  # skipped files and warnings named in the text summary (--json name
 @click.option("--verbose-skips", is_flag=True,
               help=f"Name every skipped file and warning in the text summary "
                    f"(default: the first {LISTED} of each).")
-@click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], names: tuple[str, ...], index: bool,
+@click.pass_obj
+def ingest(ws: Workspace, paths: tuple[Path, ...], names: tuple[str, ...], index: bool,
            follow_symlinks: bool | None, as_json: bool, verbose_skips: bool) -> None:
     """Ingest vaults and repositories (incremental: only what changed is parsed and written).
 
@@ -46,26 +44,19 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], names: tuple[str, ...], 
     and files with problems (broken YAML, invalid UTF-8, syntax errors) are named in the
     summary on every run, until they are fixed; they never stop the rest of the ingest.
     """
-    settings: Settings = ctx.obj
+    settings = ws.settings
     if names and len(names) != len(paths):
         raise ConfigError(f"--name was given {len(names)} times for {len(paths)} paths; give one per path")
     roots = [(names[i] if names else p.resolve().name, p) for i, p in enumerate(paths)]
-    if follow_symlinks is None:
-        follow_symlinks = settings.follow_symlinks
-    options = IngestOptions(max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size,
-                            links_in_comments=settings.links_in_comments, follow_symlinks=follow_symlinks)
+    options = IngestOptions.from_settings(settings, follow_symlinks=follow_symlinks)
     bars = Bars()
-    with graph(settings) as store:
-        pipeline = Pipeline(store, settings.db / "ingest.sqlite", options, progress=bars)
-        try:
-            report = pipeline.ingest(roots)
-        finally:
-            pipeline.close()
-            bars.close()
-        summary: dict[str, Any] = report.as_dict()
-        after = ctx.meta.get("after_ingest")
-        if index and after is not None:
-            summary["index"] = after(settings, store, bars)
+    try:
+        report, synced = ws.ingest(roots, options, index=index, progress=bars)
+    finally:
+        bars.close()
+    summary: dict[str, Any] = report.as_dict()
+    if synced is not None:
+        summary["index"] = synced
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return

@@ -25,6 +25,7 @@ from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
 from kg.errors import IngestError
 from kg.model import Edge, Node, NodeKind, check_pair, content_hash
+from kg.settings import Settings
 from kg.store.base import GraphStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ class IngestOptions:
     batch_size: int = 2_000
     links_in_comments: bool = False
     follow_symlinks: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, follow_symlinks: bool | None = None) -> IngestOptions:
+        return cls(max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size,
+                   links_in_comments=settings.links_in_comments,
+                   follow_symlinks=settings.follow_symlinks if follow_symlinks is None else follow_symlinks)
 
 
 class Pipeline:

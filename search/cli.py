@@ -1,6 +1,6 @@
 """Search commands: ``kg search``, ``kg eval``, ``kg index``, ``kg train`` (registered by kg/cli.py from COMMANDS).
 
-The encoder comes from ``embed.encoder.encoder_for(settings)``, as in kg/cli.py and web.
+The store, index, encoder and searcher come from the workspace the command is given.
 """
 
 from __future__ import annotations
@@ -8,47 +8,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from embed.cli import PAIRS_HELP
-from embed.encoder import encoder_for
-from kg.commands.common import graph
-from kg.errors import ConfigError, SearchError
-from kg.settings import Settings
+from kg.commands.common import ClientPath, Workspace
+from kg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-def search_index(settings: Settings) -> Any:
-    """The search index folder of the database: ``<db>/search``."""
-    from search.index import SearchIndex
-
-    return SearchIndex.open(settings.db / "search")
-
 _CONFIGS = ("bm25", "vector", "rrf", "kg")
 CPU_BUDGET_MINUTES = 15.0  # fine-tuning MiniLM on 2 CPU cores runs at ~3 triplets/s: ~2,700 triplets
-
-
-@contextmanager
-def _searcher(settings: Settings, config: str | None) -> Iterator[Any]:
-    """Open graph, index and encoder once for a command, and build a Searcher over them."""
-    from search.engine import SearchConfig, Searcher
-
-    with graph(settings, read_only=True) as store:
-        index = search_index(settings)
-        try:
-            if len(index) == 0:
-                raise SearchError(f"the search index at {index.path} is empty; run `kg ingest PATH` "
-                                  "or `kg index` first")
-            encoder = encoder_for(settings)
-            cfg = SearchConfig.preset(config) if config else None
-            yield Searcher(store, index, encoder, cfg)
-        finally:
-            index.close()
 
 
 @click.command()
@@ -58,13 +31,13 @@ def _searcher(settings: Settings, config: str | None) -> Iterator[Any]:
               help="Keep these kinds: note, heading, block, file, class, function, code, vault (repeatable).")
 @click.option("--root", "roots", multiple=True, help="Keep results from this root (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Keep results tagged so, nested tags included (repeatable).")
-@click.option("--queries", "queries_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--queries", "queries_file", type=ClientPath(exists=True, dir_okay=False, path_type=Path),
               help='Run every query of a JSONL file ({"id", "query"} per line); one output line per query.')
 @click.option("--config", type=click.Choice(_CONFIGS), default=None,
               help="Pipeline configuration (default: kg; bm25, vector and rrf are the plain baselines).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"query\"|\"id\", \"results\": [...]}.")
 @click.pass_obj
-def search(settings: Settings, query: str | None, k: int, kinds: tuple[str, ...], roots: tuple[str, ...],
+def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roots: tuple[str, ...],
            tags: tuple[str, ...], queries_file: Path | None, config: str | None, as_json: bool) -> None:
     """Hybrid search (BM25 + vectors + graph expansion); every result says why it is there."""
     if (query is None) == (queries_file is None):
@@ -72,16 +45,16 @@ def search(settings: Settings, query: str | None, k: int, kinds: tuple[str, ...]
     from search.engine import resolve_kinds
 
     resolve_kinds(kinds)  # fail on a bad --kind before loading anything
-    with _searcher(settings, config) as searcher:
-        opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None}
-        if queries_file is not None:
-            for qid, text in _read_queries(queries_file):
-                results = searcher.search(text, k, **opts)
-                _emit({"id": qid, "results": [r.to_json() for r in results]}, text, results, as_json)
-            return
-        text = query or ""
-        results = searcher.search(text, k, **opts)
-        _emit({"query": text, "results": [r.to_json() for r in results]}, text, results, as_json)
+    searcher = ws.searcher(config)
+    opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None}
+    if queries_file is not None:
+        for qid, text in _read_queries(queries_file):
+            results = searcher.search(text, k, **opts)
+            _emit({"id": qid, "results": [r.to_json() for r in results]}, text, results, as_json)
+        return
+    text = query or ""
+    results = searcher.search(text, k, **opts)
+    _emit({"query": text, "results": [r.to_json() for r in results]}, text, results, as_json)
 
 
 def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
@@ -113,7 +86,7 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
 
 
 @click.command("eval")
-@click.argument("queries_file", metavar="QUERIES.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("queries_file", metavar="QUERIES.jsonl", type=ClientPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--compare", is_flag=True, help="Put the baselines (bm25, vector, rrf) beside kg, with paired "
               "bootstrap intervals against rrf.")
 @click.option("--split", type=click.Choice(["all", "tune", "test"]), default="all", show_default=True,
@@ -122,7 +95,7 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Metric cut-off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_obj
-def eval_(settings: Settings, queries_file: Path, compare: bool, split: str, config: str | None, k: int,
+def eval_(ws: Workspace, queries_file: Path, compare: bool, split: str, config: str | None, k: int,
           as_json: bool) -> None:
     """Score search on labelled queries: nDCG@10 (graded), MRR@10, Recall@10, overall, by query
     kind and by node kind."""
@@ -131,8 +104,7 @@ def eval_(settings: Settings, queries_file: Path, compare: bool, split: str, con
 
     queries = [q for q in load_queries(queries_file) if split == "all" or q.split == split]
     names = list(_CONFIGS) if compare else [config or "kg"]
-    with _searcher(settings, None) as searcher:
-        reports = compare_configs(searcher, queries, names=names, k=k)
+    reports = compare_configs(ws.searcher(), queries, names=names, k=k)
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
         return
@@ -146,17 +118,11 @@ def eval_(settings: Settings, queries_file: Path, compare: bool, split: str, con
 @click.command("index")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
-def index(settings: Settings, as_json: bool) -> None:
+def index(ws: Workspace, as_json: bool) -> None:
     """Bring the search index up to date with the graph (embeds only new or changed texts)."""
     import sys
 
-    with graph(settings, read_only=True) as store:
-        idx = search_index(settings)
-        try:
-            report = idx.sync(store, encoder_for(settings), progress=sys.stderr.isatty())
-        finally:
-            idx.close()
-    summary = report.as_dict()
+    summary = ws.sync_index(progress=sys.stderr.isatty())
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
@@ -187,7 +153,7 @@ def index(settings: Settings, as_json: bool) -> None:
 @click.option("--lr", type=float, default=None, help="Learning rate (default depends on the model kind).")
 @click.option("--negatives", type=int, default=1, show_default=True, help="Hard negatives per positive pair.")
 @click.option("--pairs", default="", metavar="KINDS", help=PAIRS_HELP)
-@click.option("--queries", "queries_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--queries", "queries_file", type=ClientPath(exists=True, dir_okay=False, path_type=Path),
               help="Judge the model on these labelled queries (kg eval's format) instead of the graph's held-out ones.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--name", default=None, help="Registry name (default: kind, time and data fingerprint).")
@@ -196,7 +162,7 @@ def index(settings: Settings, as_json: bool) -> None:
                    "Recall@10 interval not below 0).")
 @click.option("--no-feedback", is_flag=True, help="Ignore the search feedback log.")
 @click.pass_obj
-def train(settings: Settings, from_scratch: bool, static: bool, base: str | None, layers: int, hidden: int,
+def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, layers: int, hidden: int,
           dim: int, vocab_size: int, max_seq_length: int, loss: str, device: str | None, epochs: int,
           max_steps: int | None, minutes: float | None, batch_size: int | None, lr: float | None, negatives: int, pairs: str,
           queries_file: Path | None, seed: int, name: str | None, promote_if_better: bool,
@@ -210,8 +176,8 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
     """
     import sys
 
-    from embed.cli import MODEL_FOLDER, mine, parse_pairs
-    from embed.registry import Registry
+    from embed.cli import mine, parse_pairs
+    from embed.encoder import set_torch_threads
     from embed.scratch import DEFAULT_LR, ModelSpec
     from embed.train import TrainConfig, pick_device
     from embed.triplets import fingerprint
@@ -224,13 +190,11 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
                      max_seq_length=max_seq_length, base=base or "")
     labelled = load_queries(queries_file) if queries_file else None  # fail on a bad file before training
     kinds = parse_pairs(pairs)
-    if settings.torch_threads > 0:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    triplets = mine(settings, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
+    settings = ws.settings
+    set_torch_threads(settings.torch_threads)
+    triplets = mine(ws, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
     queries = _judging_queries(triplets, labelled, kinds)
-    registry = Registry(settings.db / MODEL_FOLDER)
+    registry = ws.registry()
     data = fingerprint(triplets)
     name = name or registry.new_name(spec.kind, data)
     dev = pick_device(device or settings.device)
@@ -242,11 +206,12 @@ def train(settings: Settings, from_scratch: bool, static: bool, base: str | None
     record = _fit_and_register(registry, spec, triplets, config, name, data,
                                {"negatives": negatives, "pairs": kinds or "query-like"})
     source = f"{queries_file}" if labelled is not None else "held-out pairs of the graph's test split"
-    judged, current_name = _judge(settings.with_(device=dev), registry, record, queries, source)
+    judged, current_name = _judge(ws, dev, record, queries, source)
     if not promote_if_better:
         return
     if judged.better:
         registry.promote(record.name)
+        ws.reload_encoder()
         click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
     else:
         click.echo(f"not promoted: {judged.describe()} against {current_name}; it needs the nDCG interval "
@@ -288,7 +253,7 @@ def _fit_and_register(registry: Any, spec: Any, triplets: Any, config: Any, name
     return record
 
 
-def _judge(settings: Settings, registry: Any, record: Any, queries: Any, source: str) -> tuple[Any, str]:
+def _judge(ws: Workspace, device: str, record: Any, queries: Any, source: str) -> tuple[Any, str]:
     """Search the queries with the current encoder and the new one, print and record the comparison."""
     import sys
 
@@ -296,22 +261,17 @@ def _judge(settings: Settings, registry: Any, record: Any, queries: Any, source:
     from search.eval import format_reports
     from search.learn import compare_encoders, verdict
 
-    with graph(settings, read_only=True) as store:
-        idx = search_index(settings)
-        try:
-            current = encoder_for(settings)
-            current_name = f"current ({current.name})"
-            idx.sync(store, current, progress=sys.stderr.isatty())
-            candidate = load_encoder(record.path, device=settings.device or None)  # as search will load it
-            reports = compare_encoders(store, idx, {current_name: current, record.name: candidate}, queries,
-                                       progress=sys.stderr.isatty())
-        finally:
-            idx.close()
+    current = ws.encoder()
+    current_name = f"current ({current.name})"
+    ws.sync_index(progress=sys.stderr.isatty())
+    candidate = load_encoder(record.path, device=device)  # as search will load it
+    reports = compare_encoders(ws.store(), ws.index(), {current_name: current, record.name: candidate}, queries,
+                               progress=sys.stderr.isatty())
     click.echo(f"search with each model over the whole corpus ({len(queries)} queries: {source}):")
     for line in format_reports(reports, baseline=current_name):
         click.echo(line)
     judged = verdict(reports[1], reports[0])
-    registry.annotate(record.name, metrics=_pipeline_metrics(reports[1], judged),
+    ws.registry().annotate(record.name, metrics=_pipeline_metrics(reports[1], judged),
                       baseline={"model": current_name, **_pipeline_metrics(reports[0], None)})
     click.echo(f"registered {record.name} in {record.path}")
     return judged, current_name

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: the largest request body (a long Cypher query with parameters)
 
 
-def create_app(settings: Settings, *, store: GraphStore | None = None, searcher: Any = None,
+def create_app(settings: Settings, *, workspace: Any = None, store: GraphStore | None = None, searcher: Any = None,
                feedback: FeedbackLog | None = None, registry: Any = None,
                roots: Mapping[str, Path] | None = None,
                searcher_factory: Callable[[Any], Any] | None = None) -> Flask:
@@ -34,12 +34,14 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, searcher:
 
     Args:
         settings: host, token, limits and the database folder.
-        store: the graph; opened from ``settings`` (read-only) on first use when omitted.
-        searcher: a ``search.engine.Searcher``; built from the search index on first use.
-        feedback: the feedback log; ``settings.db / "feedback.sqlite"`` when omitted.
-        registry: the model registry; ``settings.db / "models"`` when omitted.
-        roots: root name → folder of ingested roots; read from the ingest state when omitted.
-        searcher_factory: builds the searcher lazily instead of the default.
+        workspace: the composition root's ``app.workspace.Workspace``: what is not passed in
+            below is asked of it on first use (and it stays its owner's to close).
+        store: the graph.
+        searcher: a ``search.engine.Searcher``.
+        feedback: the feedback log.
+        registry: the model registry.
+        roots: root name → folder of ingested roots.
+        searcher_factory: builds the searcher lazily instead of the workspace.
 
     Raises:
         ConfigError: the settings bind beyond loopback without a token.
@@ -51,7 +53,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, searcher:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["kg"] = Services(settings, store_=store, searcher_=searcher, feedback_=feedback,
+    app.extensions["kg"] = Services(settings, workspace=workspace, store_=store, searcher_=searcher, feedback_=feedback,
                                     registry_=registry, roots_=roots, searcher_factory=searcher_factory)
     security.install(app, settings)
     app.register_error_handler(KgError, http.handle_kg_error)
@@ -64,7 +66,3 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, searcher:
     app.jinja_env.filters["node_url"] = http.node_url
     return app
 
-
-def close_app(app: Flask) -> None:
-    """Close the store, logs and indexes the app opened itself."""
-    app.extensions["kg"].close()

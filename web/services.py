@@ -1,8 +1,8 @@
-"""What the web layer uses, built once by ``create_app`` and reached through ``services()``.
+"""What the web layer uses, reached through ``services()``.
 
-The store, searcher, feedback log and model registry are passed in by the composition
-root, or opened lazily from the settings the first time a page needs them (so a server
-over a graph without a search index still serves node pages and the console).
+The objects come from the composition root's workspace (``app.workspace.Workspace``), which
+builds each on first use, so a server over a graph without a search index still serves node
+pages and the console. Tests may pass any of them in directly instead.
 """
 
 from __future__ import annotations
@@ -29,79 +29,70 @@ ROOTS_TTL_S = 5.0  # roots change only when an ingest adds one; re-read them now
 
 @dataclass
 class Services:
-    """The objects behind the web app. Lazily-built ones are guarded by a lock."""
+    """The objects behind the web app: passed in, or asked of the workspace when first needed."""
 
     settings: Settings
+    workspace: Any = None
     store_: GraphStore | None = None
     searcher_: Any = None
     feedback_: FeedbackLog | None = None
     registry_: Any = None
     roots_: Mapping[str, Path] | None = None
     searcher_factory: Callable[[Services], Any] | None = None
-    owned: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _roots_at: float = 0.0
     _roots_cache: dict[str, Path] = field(default_factory=dict)
 
+    def _ws(self, what: str) -> Any:
+        if self.workspace is None:
+            raise StoreUnavailable(f"this app was built without a workspace or a {what}")
+        return self.workspace
+
     @property
     def store(self) -> GraphStore:
-        with self._lock:
-            if self.store_ is None:
-                self.store_ = _open_store(self.settings)
-                self.owned.append(self.store_)
-            return self.store_
+        return self.store_ if self.store_ is not None else self._ws("store").store()
 
     @property
     def searcher(self) -> Any:
-        with self._lock:
-            searcher = self.searcher_
-        if searcher is not None:
-            return searcher
-        factory = self.searcher_factory or default_searcher
-        built = factory(self)
-        with self._lock:
-            if self.searcher_ is None:
-                self.searcher_ = built
+        if self.searcher_ is not None:
             return self.searcher_
+        if self.searcher_factory is not None:
+            with self._lock:
+                if self.searcher_ is None:
+                    self.searcher_ = self.searcher_factory(self)
+                return self.searcher_
+        return workspace_searcher(self._ws("searcher"))
 
     @property
     def feedback(self) -> FeedbackLog:
-        with self._lock:
-            if self.feedback_ is None:
-                self.feedback_ = FeedbackLog.open(self.settings.db / "feedback.sqlite")
-                self.owned.append(self.feedback_)
-            return self.feedback_
+        return self.feedback_ if self.feedback_ is not None else self._ws("feedback log").feedback()
 
     @property
     def registry(self) -> Any:
         """The model registry, or None when training is not installed."""
-        with self._lock:
-            if self.registry_ is None:
-                try:
-                    from embed.registry import Registry
-                except ModuleNotFoundError:
-                    return None
-                self.registry_ = Registry(self.settings.db / "models")
+        if self.registry_ is not None or self.workspace is None:
             return self.registry_
+        try:
+            return self.workspace.registry()
+        except ModuleNotFoundError:
+            return None
+
+    @property
+    def changed_at(self) -> float | None:
+        """Wall time of the last change this server made to the graph (None: none yet)."""
+        return getattr(self.workspace, "changed_at", None)
 
     def roots(self) -> dict[str, Path]:
         """Ingested root name → its folder (resolved), as the ingest pipeline recorded them."""
         if self.roots_ is not None:
             return {name: Path(d).resolve() for name, d in self.roots_.items()}
+        if self.workspace is None:
+            return {}
         with self._lock:
             if time.monotonic() - self._roots_at > ROOTS_TTL_S:
-                self._roots_cache = _read_roots(self.settings.db / "ingest.sqlite")
+                self._roots_cache = self.workspace.roots()
                 self._roots_at = time.monotonic()
             return dict(self._roots_cache)
-
-    def close(self) -> None:
-        """Close what this app opened itself (not what was passed in)."""
-        for thing in reversed(self.owned):
-            try:
-                thing.close()
-            except Exception:  # closing must go on for the others; the cause is logged
-                log.warning("closing %r failed", thing, exc_info=True)
-        self.owned.clear()
 
 
 class SearchUnavailable(SearchError):
@@ -115,48 +106,22 @@ def services() -> Services:
     return current_app.extensions["kg"]  # type: ignore[no-any-return]
 
 
-def default_searcher(svc: Services) -> Any:
-    """Build the searcher from the settings: the search index and the configured encoder.
+def workspace_searcher(workspace: Any) -> Any:
+    """The workspace's searcher, with the reasons it cannot be had said as a 503 or a model error.
 
     Raises:
-        SearchUnavailable: search is not installed or its index is missing.
+        SearchUnavailable: search is not installed or its index is missing or empty.
+        ModelError: the configured model cannot be loaded.
     """
+    if not workspace.layout.search.exists():
+        raise SearchUnavailable(f"no search index at {workspace.layout.search}: run `kg ingest` (it builds the index)")
     try:
-        from embed.encoder import encoder_for
-        from search.engine import Searcher
-        from search.index import SearchIndex
+        return workspace.searcher()
     except ModuleNotFoundError as exc:
         raise SearchUnavailable(f"search is not available ({exc.name} is missing)") from exc
-    index_dir = svc.settings.db / "search"
-    if not index_dir.exists():
-        raise SearchUnavailable(f"no search index at {index_dir}: run `kg ingest` (it builds the index)")
-    try:
-        encoder = encoder_for(svc.settings)
+    except SearchError as exc:
+        raise SearchUnavailable(str(exc)) from exc
     except KgError:
         raise
     except Exception as exc:  # a broken model directory must not take the server down
         raise ModelError(f"cannot load the search encoder: {exc} (check --model / $KG_MODEL)") from exc
-    return Searcher(svc.store, SearchIndex.open(index_dir), encoder)
-
-
-def _open_store(settings: Settings) -> GraphStore:
-    """Open the graph read-only when it exists (the console can then never write)."""
-    from kg.store import open_store
-
-    if settings.backend == "ladybug" and not (settings.db / "graph").exists():
-        raise StoreUnavailable(f"no graph at {settings.db / 'graph'}: run `kg ingest PATH` first")
-    return open_store(settings, read_only=settings.backend == "ladybug")
-
-
-def _read_roots(path: Path) -> dict[str, Path]:
-    if not path.exists():
-        return {}
-    try:
-        from ingest.state import IngestState
-    except ModuleNotFoundError:
-        return {}
-    state = IngestState(path)
-    try:
-        return {name: Path(d).resolve() for name, d in state.roots().items()}
-    finally:
-        state.close()

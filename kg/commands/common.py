@@ -1,29 +1,61 @@
-"""Building objects from settings, shared by the command modules (composition root)."""
+"""What every layer's commands share: the workspace they are given, progress bars, tables.
+
+Commands receive the composition root's workspace (``app.workspace.Workspace``) as their
+click object and ask it for the store, index, encoder or searcher; they never open those
+themselves, so the same command runs in a CLI process or inside a running server.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextvars import ContextVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 import click
 
+from kg.layout import Layout
 from kg.settings import Settings
-from kg.store import GraphStore, open_store
+from kg.store.base import GraphStore
 
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def graph(settings: Settings, *, read_only: bool = False) -> Iterator[GraphStore]:
-    """Open the configured store for the length of a command."""
-    store = open_store(settings, read_only=read_only)
-    try:
-        yield store
-    finally:
-        store.close()
+class Workspace(Protocol):
+    """What a command may ask of the workspace it is given (built in ``app.workspace``)."""
+
+    settings: Settings
+    layout: Layout
+
+    def store(self, *, write: bool = False) -> GraphStore: ...
+    def index(self) -> Any: ...
+    def encoder(self) -> Any: ...
+    def reload_encoder(self) -> None: ...
+    def searcher(self, config: str | None = None) -> Any: ...
+    def registry(self) -> Any: ...
+    def judgements(self) -> list[Any]: ...
+    def roots(self) -> dict[str, Path]: ...
+    def ingest(self, roots: Any, options: Any = None, *, index: bool = True,
+               progress: Any = None) -> tuple[Any, dict[str, Any] | None]: ...
+    def sync_index(self, *, progress: bool = False) -> dict[str, Any]: ...
+
+
+# The working folder of the client a command runs for: set by the server for a forwarded
+# command (``app.remote``), so that relative paths mean what they meant where it was typed.
+CLIENT_CWD: ContextVar[Path | None] = ContextVar("kg_client_cwd", default=None)
+
+
+class ClientPath(click.Path):
+    """A ``click.Path`` taken relative to the client's working folder (see ``CLIENT_CWD``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        cwd = CLIENT_CWD.get()
+        if cwd is not None and isinstance(value, (str, os.PathLike)) and not os.path.isabs(value):
+            value = os.path.join(cwd, value)
+        return super().convert(value, param, ctx)
 
 
 class Bars:

@@ -10,10 +10,9 @@ from typing import Any
 
 import click
 
-from kg.commands.common import echo_table, graph
+from kg.commands.common import Workspace, echo_table
 from kg.errors import ConfigError, KgError
 from kg.model import NodeKind
-from kg.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +20,9 @@ log = logging.getLogger(__name__)
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def stats(settings: Settings, as_json: bool) -> None:
+def stats(ws: Workspace, as_json: bool) -> None:
     """Counts of nodes and edges by kind."""
-    with graph(settings) as store:
-        counts = store.counts().as_dict()
+    counts = ws.store().counts().as_dict()
     if as_json:
         click.echo(json.dumps(counts, indent=2, sort_keys=True))
         return
@@ -57,13 +55,13 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--timeout-ms", type=int, default=None, help="Time limit (default: $KG_QUERY_TIMEOUT_MS).")
 @click.option("--max-bytes", type=int, default=None, help="Byte cap of the answer (default: $KG_MAX_RESULT_BYTES).")
 @click.pass_obj
-def cypher(settings: Settings, query: str, params: tuple[str, ...], as_json: bool, as_csv: bool,
+def cypher(ws: Workspace, query: str, params: tuple[str, ...], as_json: bool, as_csv: bool,
            max_rows: int | None, timeout_ms: int | None, max_bytes: int | None) -> None:
     """Run one Cypher statement that reads the graph (anything else is refused; see README)."""
+    settings = ws.settings
     max_rows, max_bytes = max_rows or settings.max_rows, max_bytes or settings.max_result_bytes
-    with graph(settings) as store:
-        result = store.query(query, _parse_params(params), timeout_ms=timeout_ms or settings.query_timeout_ms,
-                             max_rows=max_rows, max_bytes=max_bytes)
+    result = ws.store().query(query, _parse_params(params), timeout_ms=timeout_ms or settings.query_timeout_ms,
+                              max_rows=max_rows, max_bytes=max_bytes)
     if as_json:
         click.echo(json.dumps([dict(zip(result.columns, r)) for r in result.rows], indent=2, default=str))
     elif as_csv:
@@ -121,7 +119,7 @@ def find_nodes(store: Any, ref: str) -> list[str]:
 @click.argument("ref", metavar="NODE")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def show(settings: Settings, ref: str, as_json: bool) -> None:
+def show(ws: Workspace, ref: str, as_json: bool) -> None:
     """A node, its text, and its edges in and out.
 
     NODE is an id (``def:kg/search/cli.py::index``), the same without its prefix (as `kg search`
@@ -130,13 +128,13 @@ def show(settings: Settings, ref: str, as_json: bool) -> None:
     """
     from kg.errors import NodeNotFound
 
-    with graph(settings) as store:
-        ids = find_nodes(store, ref)
-        if len(ids) > 1:
-            listing = "\n".join(f"  {i}" for i in ids[:20]) + (f"\n  ... and {len(ids) - 20} more" if len(ids) > 20 else "")
-            raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of:\n{listing}")
-        node_id = ids[0] if ids else ref
-        sub = store.neighbourhood(node_id, depth=1)
+    store = ws.store()
+    ids = find_nodes(store, ref)
+    if len(ids) > 1:
+        listing = "\n".join(f"  {i}" for i in ids[:20]) + (f"\n  ... and {len(ids) - 20} more" if len(ids) > 20 else "")
+        raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of:\n{listing}")
+    node_id = ids[0] if ids else ref
+    sub = store.neighbourhood(node_id, depth=1)
     node = sub.nodes.get(node_id)
     if node is None:
         raise NodeNotFound(ref)

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
-from kg.commands.common import Bars, echo_table, graph
+from kg.commands.common import Bars, Workspace, echo_table
 from kg.errors import ConfigError, StoreError
 from kg.settings import Settings
-from kg.store import Counts, GraphStore
+from kg.layout import Layout
+from kg.store import Counts, GraphStore, open_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,7 +71,7 @@ def _verify(expected: Counts, actual: Counts) -> None:
 def _describe(settings: Settings) -> str:
     if settings.backend == "neo4j":
         return f"neo4j at {settings.neo4j_uri}" + (f" ({settings.neo4j_database})" if settings.neo4j_database else "")
-    return f"ladybug at {settings.db / 'graph'}"
+    return f"ladybug at {Layout.of(settings.db).graph}"
 
 
 @click.command()
@@ -80,28 +81,30 @@ def _describe(settings: Settings) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Rows per write transaction (default: $KG_BATCH_SIZE).")
 @click.pass_obj
-def migrate(settings: Settings, to: str, replace: bool, batch_size: int | None) -> None:
+def migrate(ws: Workspace, to: str, replace: bool, batch_size: int | None) -> None:
     """Copy the whole graph from the current backend to the other one, then verify counts.
 
     Example: `NEO4J_PASSWORD=... kg --db .kg migrate --to neo4j` copies the embedded graph
     into Neo4j; `kg --backend neo4j --db .kg migrate --to ladybug` copies it back.
     """
+    settings = ws.settings
     if to == settings.backend:
         raise ConfigError(f"the current backend is already {to!r}: choose the other one with --to, "
                           f"or the source with --backend")
-    if settings.backend == "ladybug" and not (settings.db / "graph").exists():
-        raise ConfigError(f"there is no graph at {settings.db / 'graph'} to copy: "
+    if settings.backend == "ladybug" and not ws.layout.graph.exists():
+        raise ConfigError(f"there is no graph at {ws.layout.graph} to copy: "
                           f"ingest first, or point --db / $KG_DB at it")
     size = batch_size or settings.batch_size
     target_settings = settings.with_(backend=to, batch_size=size)
     started = time.perf_counter()
     bars = Bars()
-    with graph(settings, read_only=True) as source, graph(target_settings) as target:
+    target = open_store(target_settings)
+    try:
         _prepare_target(target, target_settings, replace)
-        try:
-            counts = copy_graph(source, target, size, progress=bars)
-        finally:
-            bars.close()
+        counts = copy_graph(ws.store(), target, size, progress=bars)
+    finally:
+        bars.close()
+        target.close()
     _report(counts, settings, target_settings, time.perf_counter() - started)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kg.layout import Layout
 from kg.settings import Settings
 from kg.store.base import Counts, GraphStore, QueryResult, Subgraph, clamp_depth
 
@@ -21,7 +22,7 @@ def open_store(settings: Settings, *, read_only: bool = False) -> GraphStore:
     else:
         from kg.store.ladybug import LadybugStore
 
-        store = LadybugStore.open(settings.db / "graph", read_only=read_only,
+        store = LadybugStore.open(Layout.of(settings.db).graph, read_only=read_only,
                                   default_timeout_ms=settings.query_timeout_ms,
                                   default_max_rows=settings.max_rows,
                                   default_max_bytes=settings.max_result_bytes)

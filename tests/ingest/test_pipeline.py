@@ -125,7 +125,7 @@ def test_kill_9_during_ingest_then_rerun_matches_a_clean_run(tmp_path: Path) -> 
     vault = tmp_path / "gen"
     generate(vault, notes=150, links=1500)
     env = {**os.environ, "KG_BATCH_SIZE": "100"}
-    cmd = [sys.executable, "-m", "kg.cli", "--db", str(tmp_path / "killed"), "ingest", str(vault), "--no-index"]
+    cmd = [sys.executable, "-m", "app.main", "--db", str(tmp_path / "killed"), "ingest", str(vault), "--no-index"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "killed" / "ingest.sqlite"
     deadline, caught_writing = time.time() + 120, False

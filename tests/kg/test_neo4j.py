@@ -10,7 +10,7 @@ import neo4j
 import pytest
 from click.testing import CliRunner
 
-from kg.cli import main
+from app.main import main
 from kg.errors import StoreUnavailable
 from kg.model import Edge, EdgeKind, Node, NodeKind
 from kg.settings import Settings

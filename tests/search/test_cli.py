@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kg.cli import main
+from app.main import main
 from kg.store.ladybug import LadybugStore
 from search.index import SearchIndex
 from tests.search.conftest import sample_edges, sample_nodes
@@ -28,7 +28,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     index.sync(store, tiny_encoder())
     index.close()
     store.close()
-    monkeypatch.setattr("search.cli.encoder_for", lambda settings: tiny_encoder())
+    monkeypatch.setattr("app.workspace.Workspace.encoder", lambda self: tiny_encoder())
     monkeypatch.delenv("KG_DB", raising=False)
     yield db
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kg.cli import main
+from app.main import main
 from kg.errors import QueryError, QueryTimeout, ReadOnlyViolation
 from kg.model import Node, NodeKind, note_id
 from kg.store.ladybug import LadybugStore

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.pipeline import IngestOptions, Pipeline
-from kg.cli import main
+from app.main import main
 from kg.store.ladybug import LadybugStore
 
 SECRET = "sk-live-do-not-ingest-4242"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.workspace import Workspace
 from kg.settings import Settings
 from tests.web import graph_fixture
 
@@ -67,12 +68,11 @@ def settings(graph: Graph, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(graph: Graph, settings: Settings) -> Any:
-    from web import close_app, create_app
+    from web import create_app
 
-    app = create_app(settings, store=graph.store, searcher=graph.searcher, roots=graph.roots)
+    app = create_app(settings, workspace=Workspace(settings), store=graph.store, searcher=graph.searcher, roots=graph.roots)
     app.config["TESTING"] = True
-    yield app
-    close_app(app)
+    return app
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from kg.store.ladybug import LadybugStore
     from search.index import SearchIndex
     from tests.support.encoders import tiny_encoder
-    from web import close_app, create_app
+    from app.workspace import Workspace
+    from web import create_app
 
     base = tmp_path_factory.mktemp("ingested")
     vault = base / "vault"
@@ -46,9 +47,9 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
         return Searcher(svc.store, SearchIndex.open(db / "search"), encoder)
 
-    app = create_app(Settings(db=db), searcher_factory=searcher)
-    yield app.test_client()
-    close_app(app)
+    with Workspace(Settings(db=db)) as ws:
+        app = create_app(ws.settings, workspace=ws, searcher_factory=searcher)
+        yield app.test_client()
 
 
 def _hrefs(html: str) -> dict[str, str]:

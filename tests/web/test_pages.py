@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.workspace import Workspace
 from web.http import node_url
 
 HOME = "note:vault/Home.md"
@@ -57,7 +58,7 @@ def test_search_page_marks_terms_and_escapes(client: Any) -> None:
 def test_search_page_without_an_index_says_so(graph: Any, settings: Any) -> None:
     from web import create_app
 
-    app = create_app(settings, store=graph.store, roots=graph.roots)
+    app = create_app(settings, workspace=Workspace(settings), store=graph.store, roots=graph.roots)
     response = app.test_client().get("/?q=retry")
     assert response.status_code == 503 and "no search index" in response.data.decode()
     assert app.test_client().get("/api/search?q=retry").get_json()["status"] == 503
@@ -136,7 +137,7 @@ def test_models_page_shows_metrics_and_curves(graph: Any, settings: Any) -> None
     record = registry.add(Saveable(), kind="static", fingerprint="abc123", metrics={"mrr@10": 0.61, "accuracy": 0.9},
                           baseline={"mrr@10": 0.52}, curve=[{"step": s, "loss": 2.0 / (s + 1)} for s in range(50)])
     registry.promote(record.name)
-    client = create_app(settings, store=graph.store, roots=graph.roots).test_client()
+    client = create_app(settings, workspace=Workspace(settings), store=graph.store, roots=graph.roots).test_client()
     html = client.get("/models").data.decode()
     assert record.name in html and "promoted" in html and "0.6100" in html and "0.5200" in html
     assert '<svg class="chart"' in html and "<polyline" in html

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kg.errors import ConfigError
+from app.workspace import Workspace
 from kg.settings import Settings
 
 FEEDBACK = json.dumps({"event": "search", "query": "q", "results": ["a"]})
@@ -16,7 +17,7 @@ FEEDBACK = json.dumps({"event": "search", "query": "q", "results": ["a"]})
 def _app(graph: Any, settings: Settings) -> Any:
     from web import create_app
 
-    return create_app(settings, store=graph.store, searcher=graph.searcher, roots=graph.roots)
+    return create_app(settings, workspace=Workspace(settings), store=graph.store, searcher=graph.searcher, roots=graph.roots)
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_token(graph: Any, settings: Settings) -> None:
@@ -96,7 +97,7 @@ def test_security_headers(client: Any) -> None:
 def test_serve_command_refuses_a_public_host_without_a_token(tmp_path: Any, monkeypatch: Any) -> None:
     from click.testing import CliRunner
 
-    from kg.cli import main
+    from app.main import main
 
     monkeypatch.delenv("KG_TOKEN", raising=False)
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "db"), "serve", "--host", "0.0.0.0", "--port", "0"])

@@ -1,9 +1,10 @@
-"""The composition root: reads settings and the environment, builds objects, passes them down.
+"""The ``kg`` command: reads settings and the environment, builds the workspace, passes it down.
 
 Each layer keeps its own commands (``kg/commands/``, ``ingest/cli.py``, ``search/cli.py``,
-``embed/cli.py``, ``web/cli.py``), importing only its own layer and those below; this module
-registers them all and wires what crosses layers (the search index update after an
-ingest). Domain errors become one line on stderr and exit code 1.
+``embed/cli.py``); this module registers them all, with ``kg serve`` (``app.serve``).
+Commands receive a ``Workspace`` as their click object. When a ``kg serve`` owns the
+database, the commands that use it are forwarded to that server (``app.remote``) and print
+what they would have printed here. Domain errors become one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -16,13 +17,24 @@ from typing import Any
 
 import click
 
+from app.workspace import Workspace
 from kg import __version__
 from kg.errors import KgError
 from kg.settings import Settings
 
+# Commands that use the database and run inside a server that owns it.
+FORWARDED = frozenset({"ingest", "search", "cypher", "show", "stats", "export-triplets", "train",
+                       "eval", "index", "models"})
+
 
 class KgGroup(click.Group):
-    """Turns KgError into one line and exit code 1 instead of a traceback."""
+    """Turns KgError into one line and exit code 1 instead of a traceback; remembers the
+    subcommand's own arguments so that they can be forwarded to a server."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        ctx.meta["kg.command_args"] = list(rest)  # the subcommand's name and its arguments
+        return rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,34 +57,27 @@ class KgGroup(click.Group):
 def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: str | None,
          neo4j_user: str | None, verbose: int) -> None:
     """kg: a knowledge graph over an Obsidian vault and the code beside it."""
+    if isinstance(ctx.obj, Workspace):  # run inside a server for a forwarded command: its workspace
+        return
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri,
-                            neo4j_user=neo4j_user)
-    ctx.meta["after_ingest"] = _after_ingest
+    settings = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri, neo4j_user=neo4j_user)
+    args = ctx.meta.get("kg.command_args", [])
+    if ctx.invoked_subcommand in FORWARDED and not {"-h", "--help"} & set(args):
+        from app import remote
 
-
-# Each layer keeps its own commands (module COMMANDS lists); this root wires them together.
-COMMAND_MODULES = ("kg.commands.graph", "kg.commands.migrate", "ingest.cli", "search.cli",
-                   "embed.cli", "web.cli")
-
-
-def _after_ingest(settings: Settings, store: Any, bars: Any) -> dict[str, Any]:
-    """Bring the search index up to date with the graph (only changed texts are embedded)."""
-    from embed.encoder import encoder_for
-    from search.index import SearchIndex
-
-    index = SearchIndex.open(settings.db / "search")
-    try:
-        return index.sync(store, encoder_for(settings), progress=bars.enabled).as_dict()
-    finally:
-        index.close()
+        server = remote.find(Workspace(settings).layout)
+        if server is not None:
+            ctx.exit(remote.forward(server, args))
+    ctx.obj = Workspace(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:
     import importlib
 
-    for name in COMMAND_MODULES:
+    for name in ("kg.commands.graph", "kg.commands.migrate", "ingest.cli", "search.cli", "embed.cli",
+                 "app.serve"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -1,0 +1,79 @@
+"""``kg serve``: the web UI, the JSON API and forwarded CLI commands, over one workspace.
+
+The server owns its database while it runs: it opens the store for writing, announces
+itself in the server file (``app.remote``), runs the CLI's commands for it, and with
+``--watch`` re-ingests the roots as their files change (``app.watch``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from app import remote
+from app.workspace import Workspace
+from kg.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def build_app(workspace: Workspace, token: str) -> Any:
+    """The Flask app over a workspace, with forwarded commands under ``remote.PATH``."""
+    from web import create_app
+
+    app = create_app(workspace.settings, workspace=workspace)  # refuses a public host without a token
+    app.register_blueprint(remote.blueprint(workspace, token))
+    return app
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to bind (default: $KG_HOST, then 127.0.0.1). "
+              "Anything but loopback needs $KG_TOKEN.")
+@click.option("--port", type=int, default=None, help="Port (default: $KG_PORT, then 5000; 0 picks a free one).")
+@click.option("--threads/--no-threads", default=True, show_default=True, help="Serve requests in threads.")
+@click.option("--watch", is_flag=True, help="Re-ingest the ingested roots whenever their files change.")
+@click.pass_obj
+def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watch: bool) -> None:
+    """Serve the web UI and the JSON API; own the database while running (CLI commands on it
+    go through this server)."""
+    from werkzeug.serving import make_server
+
+    running = remote.find(ws.layout)
+    if running is not None:
+        raise ConfigError(f"{ws.layout.root} is already served by pid {running.pid} at {running.url}; "
+                          "stop that server first (one process owns a database)")
+    settings = ws.settings.with_(host=host or ws.settings.host, port=ws.settings.port if port is None else port)
+    workspace = Workspace(settings, owner=True)
+    token = remote.new_token(settings.token)
+    try:
+        app = build_app(workspace, token)
+        workspace.store()  # take ownership now: a second writer fails at once, not at its first write
+        server = make_server(settings.host, settings.port, app, threaded=threads)
+        shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+        url = f"http://{shown}:{server.server_port}/"
+        info = remote.announce(ws.layout, url, token)
+        watcher = None
+        if watch:
+            from app.watch import Watcher
+
+            watcher = Watcher(workspace)
+            watcher.start()
+        click.echo(f"kg: serving {settings.db} on {url}" + (" (token required)" if settings.token else "")
+                   + (" — watching " + ", ".join(sorted(workspace.roots())) if watch else "")
+                   + " — Ctrl+C stops", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            remote.withdraw(ws.layout, info)
+            server.server_close()
+    finally:
+        workspace.close()
+
+
+COMMANDS = [serve]

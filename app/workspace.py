@@ -1,0 +1,235 @@
+"""The one builder: store, search index, encoder, searcher, ingest pipeline, feedback log and
+model registry of one database, built from the settings and the declared ``Layout``.
+
+Every entry point uses it: the CLI (``app.main``), the web app (``app.serve``), the watcher
+and the server-side runner of forwarded CLI commands. Each object is built on first use
+and kept until ``close()``: a CLI command pays for what it uses once, and a server keeps
+one of each for its whole life (the model loads once per process, lazily).
+
+Writes go through ``ingest()``, one at a time (``write_lock``). After a write the search
+index is synced and every searcher is refreshed in the writing thread, so searches running
+meanwhile keep answering from the view they have, and the next one sees the change.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kg.errors import SearchError, StoreUnavailable
+from kg.layout import Layout
+from kg.settings import Settings
+from kg.store.base import GraphStore
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+class Workspace:
+    """The objects of one database, built lazily and kept until ``close()``.
+
+    Args:
+        settings: what to open and how.
+        owner: this process owns the database (``kg serve``): the store is opened for
+            writing from the start, and nothing else may write while it runs.
+    """
+
+    def __init__(self, settings: Settings, *, owner: bool = False) -> None:
+        self.settings = settings
+        self.layout = Layout.of(settings.db)
+        self.owner = owner
+        self.write_lock = threading.RLock()
+        self.changed_at: float | None = None  # wall time of the last write that changed the graph
+        self._lock = threading.RLock()
+        self._store: GraphStore | None = None
+        self._store_writable = False
+        self._index: Any = None
+        self._encoder: Any = None
+        self._searchers: dict[str, Any] = {}
+        self._feedback: Any = None
+        self._registry: Any = None
+
+    # -- the parts ---------------------------------------------------------------------
+
+    def store(self, *, write: bool = False) -> GraphStore:
+        """The graph store; read-only unless ``write`` (or this process owns the database).
+
+        Raises:
+            StoreUnavailable: the database cannot be opened, or (read-only) there is none yet.
+        """
+        from kg.store import open_store
+
+        write = write or self.owner
+        with self._lock:
+            if self._store is not None and (self._store_writable or not write):
+                return self._store
+            if self._store is not None:  # read-only until now: reopened for writing
+                self._close_store()
+            if not write and self.settings.backend == "ladybug" and not self.layout.graph.exists():
+                raise StoreUnavailable(f"no graph at {self.layout.graph}: run `kg ingest PATH` first")
+            self._store = open_store(self.settings, read_only=not write)
+            self._store_writable = write
+            return self._store
+
+    def index(self) -> Any:
+        """The search index (``search.index.SearchIndex``), created empty when there is none."""
+        from search.index import SearchIndex
+
+        with self._lock:
+            if self._index is None:
+                self._index = SearchIndex.open(self.layout.search)
+            return self._index
+
+    def encoder(self) -> Any:
+        """The encoder search uses: ``settings.model``, else the promoted model, else the
+        general model; loaded once (``reload_encoder`` after a promotion).
+
+        Raises:
+            ModelError: the model directory is missing or broken.
+        """
+        from embed.encoder import load_encoder, set_torch_threads
+
+        with self._lock:
+            if self._encoder is None:
+                set_torch_threads(self.settings.torch_threads)
+                spec: Any = self.settings.model or self.registry().promoted()
+                self._encoder = load_encoder(spec, device=self.settings.device or None)
+            return self._encoder
+
+    def reload_encoder(self) -> None:
+        """Forget the loaded encoder and the searchers over it (a model was promoted)."""
+        with self._lock:
+            self._encoder = None
+            self._searchers.clear()
+
+    def searcher(self, config: str | None = None) -> Any:
+        """A ``search.engine.Searcher`` over the index (one per preset name, kept).
+
+        Raises:
+            SearchError: the index is empty.
+        """
+        from search.engine import SearchConfig, Searcher
+
+        key = config or ""
+        with self._lock:
+            found = self._searchers.get(key)
+            if found is not None:
+                return found
+            index = self.index()
+            if len(index) == 0:
+                raise SearchError(f"the search index at {index.path} is empty; run `kg ingest PATH` "
+                                  "or `kg index` first")
+            built = Searcher(self.store(), index, self.encoder(), SearchConfig.preset(config) if config else None)
+            self._searchers[key] = built
+            return built
+
+    def feedback(self) -> Any:
+        """The feedback log (``kg.feedback.FeedbackLog``), created on first use."""
+        from kg.feedback import FeedbackLog
+
+        with self._lock:
+            if self._feedback is None:
+                self._feedback = FeedbackLog.open(self.layout.feedback)
+            return self._feedback
+
+    def judgements(self) -> list[Any]:
+        """What the feedback log has learned; empty when nobody has searched yet."""
+        if self._feedback is None and not self.layout.feedback.is_file():
+            return []
+        return list(self.feedback().judgements())
+
+    def registry(self) -> Any:
+        """The model registry (``embed.registry.Registry``)."""
+        from embed.registry import Registry
+
+        with self._lock:
+            if self._registry is None:
+                self._registry = Registry(self.layout.models)
+            return self._registry
+
+    def roots(self) -> dict[str, Path]:
+        """Ingested root name → its folder, as the ingest pipeline recorded them."""
+        from ingest.state import IngestState
+
+        if not self.layout.ingest_state.exists():
+            return {}
+        state = IngestState(self.layout.ingest_state)
+        try:
+            return {name: Path(d).resolve() for name, d in state.roots().items()}
+        finally:
+            state.close()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def ingest(self, roots: Sequence[tuple[str, Path]], options: Any = None, *, index: bool = True,
+               progress: Progress | None = None) -> tuple[Any, dict[str, Any] | None]:
+        """Ingest roots (incrementally), then bring the search index and searchers up to date.
+
+        Returns:
+            The ``IngestReport`` and the index sync summary (None with ``index=False``).
+        """
+        from ingest.pipeline import Pipeline
+
+        with self.write_lock:
+            store = self.store(write=True)
+            pipeline = Pipeline(store, self.layout.ingest_state, options, progress=progress)
+            try:
+                report = pipeline.ingest(roots)
+            finally:
+                pipeline.close()
+            changed = any(report.written.get(k) for k in ("nodes_written", "nodes_deleted",
+                                                          "edges_written", "edges_deleted"))
+            if changed:
+                self.changed_at = time.time()
+            synced = self.sync_index(progress=bool(getattr(progress, "enabled", False))) if index else None
+            return report, synced
+
+    def sync_index(self, *, progress: bool = False) -> dict[str, Any]:
+        """Bring the search index up to date with the graph (only changed texts are embedded),
+        then refresh the searchers so that the next search sees it."""
+        with self.write_lock:
+            summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress).as_dict()
+            with self._lock:
+                searchers = list(self._searchers.values())
+            for searcher in searchers:
+                try:
+                    searcher.refresh()
+                except SearchError as exc:  # the next search says it again, to whoever asks
+                    log.warning("searcher not refreshed: %s", exc)
+            return summary
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close everything that was opened (safe to call twice)."""
+        with self._lock:
+            for thing in (self._feedback, self._index):
+                if thing is not None:
+                    _close(thing)
+            self._feedback = self._index = None
+            self._searchers.clear()
+            self._close_store()
+
+    def _close_store(self) -> None:
+        if self._store is not None:
+            _close(self._store)
+        self._store, self._store_writable = None, False
+        self._searchers.clear()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close(thing: Any) -> None:
+    try:
+        thing.close()
+    except Exception:  # closing must go on for the others; the cause is logged
+        log.warning("closing %r failed", thing, exc_info=True)
