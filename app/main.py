@@ -33,7 +33,7 @@ class KgGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)
-        ctx.meta["kg.command_args"] = list(rest)  # the subcommand's name and its arguments
+        ctx.meta["kg.command_args"] = list(rest)  # the subcommand's arguments (after its name)
         return rest
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -62,7 +62,7 @@ def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: st
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri, neo4j_user=neo4j_user)
-    args = ctx.meta.get("kg.command_args", [])
+    args = [ctx.invoked_subcommand or "", *ctx.meta.get("kg.command_args", [])]
     if ctx.invoked_subcommand in FORWARDED and not {"-h", "--help"} & set(args):
         from app import remote
 

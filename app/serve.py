@@ -8,6 +8,8 @@ itself in the server file (``app.remote``), runs the CLI's commands for it, and 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 import click
@@ -54,6 +56,8 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
         shown = f"[{settings.host}]" if ":" in settings.host else settings.host
         url = f"http://{shown}:{server.server_port}/"
         info = remote.announce(ws.layout, url, token)
+        threading.Thread(target=_warm_up, args=(workspace,), name="kg warm-up", daemon=True).start()
+        _stop_on_sigterm()
         watcher = None
         if watch:
             from app.watch import Watcher
@@ -74,6 +78,23 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
             server.server_close()
     finally:
         workspace.close()
+
+
+def _warm_up(workspace: Workspace) -> None:
+    """Load the model and the searcher's view now, so that the first search is as fast as the others."""
+    try:
+        workspace.searcher().search("warm up", k=1)
+    except Exception as exc:  # no index yet, no model: the first search says why
+        log.info("search not warmed up: %s", exc)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the server as Ctrl+C does (the server file is withdrawn, the store closed)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 COMMANDS = [serve]

@@ -219,13 +219,26 @@ class Searcher:
     # -- state ---------------------------------------------------------------------------
 
     def refresh(self, *, force: bool = False) -> _View:
-        """Reload vectors, display data and graph if the index has synced since the last load."""
-        generation = self.index.generation
-        with self._lock:
+        """Reload vectors, display data and graph if the index has synced since the last load.
+
+        One thread loads; the others go on with the view they have meanwhile (only the very
+        first load is waited for), so searches keep answering while the graph changes.
+        """
+        view = self._view
+        if view is not None and not force and view.generation == self.index.generation:
+            return view
+        if view is not None and not force and not self._lock.acquire(blocking=False):
+            return view  # another thread is loading the new view
+        if view is None or force:
+            self._lock.acquire()
+        try:
+            generation = self.index.generation
             if self._view is None or force or self._view.generation != generation:
                 self._view = self._load(generation)
                 self._stems.clear()
             return self._view
+        finally:
+            self._lock.release()
 
     def _load(self, generation: int) -> _View:
         if self._vectors is not None:
@@ -312,6 +325,9 @@ class Searcher:
         cfg = self.config
         bm25 = self.index.bm25(fts_query(terms), cfg.bm25_candidates * widen, kinds=kinds,
                                roots=roots, weights=cfg.column_weights) if cfg.use_bm25 else []
+        # BM25 reads the index as it is now; a sync running meanwhile may have added nodes this
+        # view does not hold yet. The view is the snapshot: they appear once it is refreshed.
+        bm25 = [(node_id, score) for node_id, score in bm25 if node_id in view.rows]
         sims = view.matrix @ self._embed(query) if cfg.use_vector else None
         vec = self._vector(view, sims, cfg.vector_candidates * widen, kinds, roots) if sims is not None else []
         hits = self._fuse(view, bm25, vec)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from kg.errors import ConfigError
 from kg.store.base import Subgraph
 from web import actions, exports
-from web.http import int_arg, json_body
+from web.http import graph_changed, int_arg, json_body
 from web.nodes import NodePages, summary
 from web.openapi import openapi_document
 from web.services import services
@@ -45,7 +45,8 @@ def search() -> Response:
 
 @bp.get("/stats")
 def stats() -> Response:
-    return jsonify({"ok": True, **services().store.counts().as_dict()})
+    changed = graph_changed()
+    return jsonify({"ok": True, **services().store.counts().as_dict(), "changed_at": changed and changed["iso"]})
 
 
 @bp.get("/node/<path:node_id>")

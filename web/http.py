@@ -205,3 +205,17 @@ def json_twin_url() -> str:
     args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "partial", "from", "pos")]
     args.append(("format", "json"))
     return request.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args)
+
+
+def graph_changed() -> dict[str, str] | None:
+    """When this server last changed the graph (an ingest through it, or the watcher), for the
+    page header: ``{"time": "14:03:07", "iso": ...}``; None before the first change."""
+    import datetime
+
+    from web.services import services
+
+    at = services().changed_at
+    if at is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(at).astimezone()
+    return {"time": moment.strftime("%H:%M:%S"), "iso": moment.isoformat(timespec="seconds")}

@@ -146,7 +146,9 @@ def _paths() -> dict[str, Any]:
         "/api/stats": {"get": {"summary": "Counts of nodes and edges by kind",
                                "responses": _responses(_ok("nodes, edges, totals", {
                                    "nodes": {"type": "object"}, "edges": {"type": "object"},
-                                   "total_nodes": INTEGER, "total_edges": INTEGER}))}},
+                                   "total_nodes": INTEGER, "total_edges": INTEGER,
+                                   "changed_at": {"type": ["string", "null"],
+                                                  "description": "When this server last changed the graph (ISO 8601)"}}))}},
     }
 
 
