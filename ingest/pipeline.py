@@ -23,6 +23,7 @@ from ingest.discover import Found, discover, outside_root
 from ingest.report import IngestReport
 from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
+from ingest.version import parser_version
 from kg.errors import IngestError
 from kg.model import Edge, Node, NodeKind, check_pair, content_hash
 from kg.settings import Settings
@@ -63,7 +64,7 @@ class Pipeline:
     def __init__(self, store: GraphStore, state_path: Path, options: IngestOptions | None = None,
                  progress: Progress | None = None) -> None:
         self.store = store
-        self.state = IngestState(state_path)
+        self.state = IngestState(state_path, parser_version())
         self.options = options or IngestOptions()
         self.progress = progress or (lambda stage, done, total: None)
 

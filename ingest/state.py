@@ -75,9 +75,11 @@ class Problem(NamedTuple):
 class IngestState:
     """Parsed files and the mirror of the store, in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parser_version: str | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
+        # One writer at a time is the caller's rule (a server's workspace holds a write lock);
+        # the connection may then serve whichever thread that writer runs in.
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.executescript(_SCHEMA)
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         for number, migrate in enumerate(_MIGRATIONS, 1):
@@ -85,6 +87,20 @@ class IngestState:
                 migrate(self.db)
                 self.db.execute(f"PRAGMA user_version = {number:d}")  # PRAGMA takes no parameters
                 self.db.commit()
+        if parser_version is not None:
+            self._check_parser(parser_version)
+
+    def _check_parser(self, version: str) -> None:
+        """Forget every file's hash when the files were parsed by another parser version, so
+        that each is parsed again (and kept in the graph meanwhile)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'parser_version'").fetchone()
+        if row is not None and row[0] == version:
+            return
+        if row is not None:
+            self.db.execute("UPDATE files SET hash = '', size = -1")
+            self.db.execute("DELETE FROM problems")
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('parser_version', ?)", (version,))
+        self.db.commit()
 
     def close(self) -> None:
         self.db.close()

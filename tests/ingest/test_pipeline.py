@@ -291,3 +291,26 @@ def test_a_bad_ignore_file_or_file_name_does_not_stop_the_ingest(tmp_path: Path,
     skipped = dict(report.skipped)
     assert skipped["v/x.log"] == "ignored by .gitignore"
     assert skipped["v/b\\xff.md"] == "the name is not valid UTF-8 (rename it to ingest it)"
+
+
+def test_a_new_parser_version_parses_unchanged_files_again(vault: Path, tmp_path: Path, monkeypatch) -> None:
+    store = LadybugStore.open(tmp_path / "pv" / "graph")
+    store.migrate()
+
+    def run() -> dict[str, int]:
+        pipeline = Pipeline(store, tmp_path / "pv" / "ingest.sqlite")
+        try:
+            return dict(pipeline.ingest([("v", vault)]).files)
+        finally:
+            pipeline.close()
+
+    try:
+        assert run()["added"] == 4
+        assert run().get("changed", 0) == 0
+        monkeypatch.setattr("ingest.pipeline.parser_version", lambda: "a-fixed-parser")
+        files = run()
+        assert files["changed"] == 4 and files.get("unchanged", 0) == 0
+        assert run().get("changed", 0) == 0  # once per version
+        assert store.get_node("note:v/a.md") is not None  # the graph is kept meanwhile
+    finally:
+        store.close()
