@@ -53,6 +53,8 @@ class Workspace:
         self._searchers: dict[str, Any] = {}
         self._feedback: Any = None
         self._registry: Any = None
+        self._pipeline: Any = None
+        self._index_synced = False  # this workspace has synced the index against every node
 
     # -- the parts ---------------------------------------------------------------------
 
@@ -173,27 +175,45 @@ class Workspace:
         Returns:
             The ``IngestReport`` and the index sync summary (None with ``index=False``).
         """
-        from ingest.pipeline import Pipeline
+        from ingest.pipeline import IngestOptions, Pipeline
 
         with self.write_lock:
             store = self.store(write=True)
-            pipeline = Pipeline(store, self.layout.ingest_state, options, progress=progress)
+            pipeline = self._pipeline
+            if pipeline is None:
+                pipeline = Pipeline(store, self.layout.ingest_state, options, progress=progress)
+            pipeline.options, pipeline.progress = options or IngestOptions(), progress or _no_progress
             try:
                 report = pipeline.ingest(roots)
             finally:
-                pipeline.close()
+                if self.owner:  # kept: the next ingest parses, resolves and compares only what changed
+                    self._pipeline = pipeline
+                else:
+                    pipeline.close()
             changed = any(report.written.get(k) for k in ("nodes_written", "nodes_deleted",
                                                           "edges_written", "edges_deleted"))
             if changed:
                 self.changed_at = time.time()
-            synced = self.sync_index(progress=bool(getattr(progress, "enabled", False))) if index else None
+            if not index:
+                self._index_synced = False  # the index now lags: the next sync reads every node
+                return report, None
+            synced = self.sync_index(progress=bool(getattr(progress, "enabled", False)), only=report.touched)
             return report, synced
 
-    def sync_index(self, *, progress: bool = False) -> dict[str, Any]:
+    def sync_index(self, *, progress: bool = False, only: Any = None) -> dict[str, Any]:
         """Bring the search index up to date with the graph (only changed texts are embedded),
-        then refresh the searchers so that the next search sees it."""
+        then refresh the searchers so that the next search sees it.
+
+        Args:
+            progress: show a bar while embedding.
+            only: the node ids an ingest touched; honoured once this workspace has synced
+                the index in full (before that, every node is read).
+        """
         with self.write_lock:
-            summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress).as_dict()
+            hint = only if self._index_synced else None
+            summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress,
+                                                        only=hint).as_dict()
+            self._index_synced = True
             with self._lock:
                 searchers = list(self._searchers.values())
             for searcher in searchers:
@@ -211,7 +231,9 @@ class Workspace:
             for thing in (self._feedback, self._index):
                 if thing is not None:
                     _close(thing)
-            self._feedback = self._index = None
+            if self._pipeline is not None:
+                _close(self._pipeline)
+            self._feedback = self._index = self._pipeline = None
             self._searchers.clear()
             self._close_store()
 
@@ -233,3 +255,7 @@ def _close(thing: Any) -> None:
         thing.close()
     except Exception:  # closing must go on for the others; the cause is logged
         log.warning("closing %r failed", thing, exc_info=True)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None

@@ -407,3 +407,106 @@ def _section_of(ref: Ref) -> tuple[str, NodeKind]:
     if not section:  # a block from another parser: fall back to its note
         section = "note:" + ref.src.split(":", 1)[1].split("#^", 1)[0]
     return section, kind
+
+
+# -- resolution driven by what changed ---------------------------------------------------------
+#
+# A link can only land in a file that *provides* one of the keys the link *wants*: its
+# target's note key or file name (the last path segment, lower case), or its alias. So when
+# files change, the notes to resolve again are the changed ones and those wanting a key that
+# a changed file provides, or provided before the change (a rename, a new namesake, a heading
+# edited in the target: the target changed, so its keys count as changed).
+
+
+def wanted_keys(ref: Ref) -> set[str]:
+    """The keys a link ref may resolve through (none for a link to its own note)."""
+    target = ref.target.strip()
+    if not target:
+        return set()
+    bare = target.strip("/")
+    return {posixpath.basename(_note_key(bare)), posixpath.basename(bare.lower()), target.lower()}
+
+
+def provided_keys(pf: ParsedFile) -> set[str]:
+    """The keys under which links find this file: note key and aliases, or file name."""
+    if pf.kind != "note":
+        return {posixpath.basename(pf.path.lower())}
+    keys = {posixpath.basename(_note_key(pf.path))}
+    for node in pf.nodes:
+        if node.kind is NodeKind.NOTE:
+            keys.update(str(alias).strip().lower() for alias in node.props.get("aliases") or [])
+    return keys
+
+
+class LinkCache:
+    """Each note's link resolution, kept between ingests by a long-lived pipeline, so that
+    an ingest resolves only the notes a change can affect (see ``update``)."""
+
+    def __init__(self) -> None:
+        self.by_file: dict[tuple[str, str], LinkResolution] = {}
+        self.provides: dict[tuple[str, str], set[str]] = {}
+        self.wants: dict[tuple[str, str], set[str]] = {}
+        self.wanters: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
+        self.ready = False
+
+    def update(self, parsed: dict[tuple[str, str], ParsedFile], changed: set[tuple[str, str]],
+               index: LinkIndex) -> tuple[LinkResolution, int]:
+        """Resolve again what ``changed`` files can affect; the merged resolution of every
+        note, and how many notes were resolved.
+
+        Args:
+            parsed: every parsed file now, by (root, path).
+            changed: files added, changed or removed since the last update (all of them
+                the first time).
+            index: the ``LinkIndex`` over ``parsed``.
+        """
+        if not self.ready:
+            changed = set(parsed)
+        keys: set[str] = set()
+        for key in changed:
+            keys |= self.provides.pop(key, set())
+            if key in parsed:
+                self.provides[key] = provided_keys(parsed[key])
+                keys |= self.provides[key]
+        dirty = {k for k in changed if k in parsed}
+        for key in keys:
+            dirty |= self.wanters.get(key, set())
+        for key in changed - parsed.keys():
+            self._forget(key)
+        for key in sorted(dirty):
+            pf = parsed.get(key)
+            if pf is None:
+                continue
+            self._forget(key)
+            if pf.kind != "note":
+                continue
+            self.by_file[key] = resolve_links([pf], index)
+            self.wants[key] = set().union(*(wanted_keys(r) for r in pf.refs if r.kind in _LINK_KINDS))
+            for want in self.wants[key]:
+                self.wanters[want].add(key)
+        self.ready = True
+        return self._merged(), len([k for k in dirty if k in self.by_file])
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self.by_file.pop(key, None)
+        for want in self.wants.pop(key, set()):
+            holders = self.wanters.get(want)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    del self.wanters[want]
+
+    def _merged(self) -> LinkResolution:
+        out = LinkResolution()
+        nodes: dict[str, Node] = {}
+        for key in sorted(self.by_file):
+            part = self.by_file[key]
+            out.edges.extend(part.edges)
+            for node in part.nodes:
+                nodes.setdefault(node.id, node)
+            out.stats.update(part.stats)
+            out.warnings.extend(part.warnings)
+        out.nodes = list(nodes.values())
+        for key in ("links", "embeds", "resolved", "unresolved", "ambiguous", "missing_subpath"):
+            out.stats.setdefault(key, 0)
+        return out

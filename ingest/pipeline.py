@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from ingest.discover import Found, discover, outside_root
+from ingest.links import LinkCache
 from ingest.report import IngestReport
 from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
@@ -67,6 +68,13 @@ class Pipeline:
         self.state = IngestState(state_path, parser_version())
         self.options = options or IngestOptions()
         self.progress = progress or (lambda stage, done, total: None)
+        # Kept while this pipeline lives (a server keeps one): every parsed file, each note's
+        # link resolution and the mirror of the store, so that the next ingest reads, resolves
+        # and compares only what changed. Dropped whenever a run fails half-way.
+        self._parsed: dict[tuple[str, str], ParsedFile] | None = None
+        self._links = LinkCache()
+        self._mirror: tuple[dict[str, tuple[str, str]], dict[tuple[str, str, str], tuple[str, str, str]]] | None = None
+        self._touched: set[tuple[str, str]] = set()
 
     def close(self) -> None:
         self.state.close()
@@ -104,10 +112,24 @@ class Pipeline:
     def refresh(self, report: IngestReport | None = None) -> IngestReport:
         """Resolve every stored file again and write the difference to the store."""
         report = report or IngestReport()
+        try:
+            return self._refresh(report)
+        except BaseException:
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        self._parsed, self._mirror, self._links = None, None, LinkCache()
+        self._touched.clear()
+
+    def _refresh(self, report: IngestReport) -> IngestReport:
         if self.state.is_dirty():
             log.warning("the last ingest stopped while writing; rebuilding its record from the store")
             self._rebuild_mirror()
-        parsed = list(self.state.parsed_files())
+        if self._parsed is None:
+            self._parsed = {(pf.root, pf.path): pf for pf in self.state.parsed_files()}
+            self._links = LinkCache()
+        parsed = [self._parsed[key] for key in sorted(self._parsed)]
         resolved = IngestReport()
         nodes, edges = self._resolve(parsed, resolved)
         # Kept, so that a run where nothing changed reports the same links and warnings.
@@ -139,6 +161,7 @@ class Pipeline:
         self.progress(f"scan {root}", len(found.files), len(found.files))
         for path in sorted(set(scan.known) - kept):
             self.state.delete_file(root, path)
+            self._changed(root, path, None)
             report.files["removed"] += 1
         self.state.keep_problems(root, {item.path for item in found.files})
 
@@ -179,10 +202,20 @@ class Pipeline:
                     "%s/%s: %s", root, item.path, parsed.message)
             return self._report_problem(report, root, item.path, parsed)
         self.state.put_file(parsed, item.size, item.mtime_ns)
+        self._changed(parsed.root, parsed.path, parsed)
         self.state.delete_problem(root, item.path)
         report.files["changed" if known else "added"] += 1
         self._warn(report, root, item.path, parsed.warnings, level=logging.WARNING)
         return True
+
+    def _changed(self, root: str, path: str, parsed: ParsedFile | None) -> None:
+        """Keep the in-memory parsed files in step with the state."""
+        self._touched.add((root, path))
+        if self._parsed is not None:
+            if parsed is None:
+                self._parsed.pop((root, path), None)
+            else:
+                self._parsed[(root, path)] = parsed
 
     def _unchanged(self, scan: _RootScan, path: str) -> bool:
         scan.report.files["unchanged"] += 1
@@ -261,7 +294,7 @@ class Pipeline:
 
     def _resolve(self, parsed: list[ParsedFile], report: IngestReport) -> tuple[dict[str, Node], dict[tuple[str, str, str], Edge]]:
         from ingest.code_resolve import resolve_code
-        from ingest.links import LinkIndex, resolve_links
+        from ingest.links import LinkIndex
         from ingest.mentions import resolve_mentions
 
         self.progress("resolve", 0, 3)
@@ -272,7 +305,11 @@ class Pipeline:
             _add_nodes(nodes, pf.nodes)
         notes = [pf for pf in parsed if pf.kind == "note"]
         code = [pf for pf in parsed if pf.kind == "code"]
-        links = resolve_links(parsed, LinkIndex.build(parsed, self.state.paths_by_root(), roots))
+        assert self._parsed is not None
+        index = LinkIndex.build(parsed, self.state.paths_by_root(), roots)
+        links, resolved_notes = self._links.update(self._parsed, self._touched, index)
+        self._touched.clear()
+        report.resolution["notes_resolved"] = resolved_notes
         self.progress("resolve", 1, 3)
         code_res = resolve_code(code, roots)
         self.progress("resolve", 2, 3)
@@ -299,8 +336,9 @@ class Pipeline:
 
     def _write(self, nodes: dict[str, Node], edges: dict[tuple[str, str, str], Edge],
                report: IngestReport) -> None:
-        stored_nodes = self.state.stored_nodes()
-        stored_edges = self.state.stored_edges()
+        if self._mirror is None:
+            self._mirror = (self.state.stored_nodes(), self.state.stored_edges())
+        stored_nodes, stored_edges = self._mirror
         gone = [(i, k) for i, (k, _) in stored_nodes.items() if i not in nodes or nodes[i].kind.value != k]
         gone_ids = {i for i, _ in gone}
         put_nodes = [n for i, n in nodes.items()
@@ -323,12 +361,21 @@ class Pipeline:
         self._batched("update nodes", changed_nodes, self.store.upsert_nodes)
         self._batched("write edges", new_edges, partial(self.store.upsert_edges, fresh=True))
         self._batched("update edges", changed_edges, self.store.upsert_edges)
+        gone_edges = [k for k in stored_edges if k not in alive] + [e.key for e in del_edges]
         self.state.apply_mirror(
-            [i for i, _ in gone], [(n.id, n.kind.value, n.hash) for n in put_nodes],
-            [k for k in stored_edges if k not in alive] + [e.key for e in del_edges],
+            [i for i, _ in gone], [(n.id, n.kind.value, n.hash) for n in put_nodes], gone_edges,
             [(*e.key, e.src_kind.value, e.dst_kind.value, fps[e.key]) for e in put_edges])
         self.state.commit()
+        for node_id, _ in gone:
+            stored_nodes.pop(node_id, None)
+        stored_nodes.update((n.id, (n.kind.value, n.hash)) for n in put_nodes)
+        for key in gone_edges:
+            stored_edges.pop(key, None)
+        stored_edges.update((e.key, (e.src_kind.value, e.dst_kind.value, fps[e.key])) for e in put_edges)
         self.state.set_dirty(False)
+        report.touched.update(node_id for node_id, _ in gone)
+        report.touched.update(n.id for n in put_nodes)
+        report.edges_changed = bool(put_edges or del_edges or gone)
         report.written.update(nodes_deleted=len(gone), nodes_written=len(put_nodes),
                               edges_deleted=len(del_edges), edges_written=len(put_edges))
 
@@ -348,6 +395,7 @@ class Pipeline:
         self.state.replace_mirror(nodes, edges)
         self.state.commit()
         self.state.set_dirty(False)
+        self._mirror = None
 
 
 @dataclass

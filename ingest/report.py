@@ -27,6 +27,8 @@ class IngestReport:
         written: nodes and edges written and deleted by this run.
         resolution: link, import and call resolution counts.
         seconds: how long the run took.
+        touched: ids of the nodes this run wrote or deleted (what the search index and the
+            searchers have to look at again), and whether edges changed as well.
     """
 
     files: Counter[str] = field(default_factory=Counter)
@@ -37,6 +39,8 @@ class IngestReport:
     written: Counter[str] = field(default_factory=Counter)
     resolution: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    touched: set[str] = field(default_factory=set)
+    edges_changed: bool = False
 
     def skipped_in_order(self) -> list[tuple[str, str]]:
         """The skipped paths, bad files first and those left out by ignore rules last."""

@@ -22,7 +22,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -264,13 +264,16 @@ class SearchIndex:
 
     # -- sync ----------------------------------------------------------------------------
 
-    def sync(self, store: GraphStore, encoder: Encoder, *, progress: bool = False) -> SyncReport:
+    def sync(self, store: GraphStore, encoder: Encoder, *, progress: bool = False,
+             only: Collection[str] | None = None) -> SyncReport:
         """Make the index equal to the store's searchable nodes.
 
         Args:
             store: the graph.
             encoder: embeds texts that have no cached vector under its name@version.
             progress: show a tqdm bar while embedding.
+            only: the ids of the nodes that may have changed since the last sync (an
+                ingest's ``touched``): only they are read from the store. None reads all.
 
         Returns:
             Counts of added/changed/removed nodes and of texts embedded or found cached.
@@ -280,11 +283,21 @@ class SearchIndex:
         """
         started = time.perf_counter()
         report = SyncReport(encoder=encoder_key(encoder))
-        nodes = {n.id: n for n in store.iter_nodes(list(SEARCHABLE_KINDS))}
-        known = dict(self._conn.execute("SELECT id, hash FROM items"))
+        if only is None or self._read_state()["encoder"] != report.encoder:
+            nodes = {n.id: n for n in store.iter_nodes(list(SEARCHABLE_KINDS))}
+            known = dict(self._conn.execute("SELECT id, hash FROM items"))
+        else:
+            ids = sorted(only)
+            nodes = {i: n for i, n in store.get_nodes(ids).items() if n.kind in SEARCHABLE_KINDS}
+            known = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                known.update(self._conn.execute(
+                    f"SELECT id, hash FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
         removed = [i for i in known if i not in nodes]
         fresh = [n for i, n in nodes.items() if known.get(i) != n.hash]
-        report.removed, report.unchanged = len(removed), len(nodes) - len(fresh)
+        untouched = len(self) - len(known) if only is not None else 0  # not looked at: unchanged
+        report.removed, report.unchanged = len(removed), untouched + len(nodes) - len(fresh)
         report.added = sum(1 for n in fresh if n.id not in known)
         report.changed = len(fresh) - report.added
         with self._tx() as conn:

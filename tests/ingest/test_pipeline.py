@@ -314,3 +314,52 @@ def test_a_new_parser_version_parses_unchanged_files_again(vault: Path, tmp_path
         assert store.get_node("note:v/a.md") is not None  # the graph is kept meanwhile
     finally:
         store.close()
+
+
+def _graph_rows(store: LadybugStore) -> tuple[set, set]:
+    nodes = {(n.id, n.kind.value, n.hash) for n in store.iter_nodes()}
+    edges = {(e.key, e.ambiguous, e.resolved, e.how, e.subpath, e.confidence, str(sorted(e.props.items())))
+             for e in store.iter_edges()}
+    return nodes, edges
+
+
+EDITS = [
+    ("b.md", "# B\n\n## Part three\n\nThe heading a.md links to is gone.\n"),  # subpath now missing
+    ("sub/b.md", "# Another b\n\nA namesake in a folder.\n"),  # [[b]] must still pick the shorter path
+    ("missing note.md", "# Found\n\nThe unresolved link now resolves.\n"),
+    ("d.md", "---\naliases: [Delta]\n---\n# D\n\nSee [[Delta]] and ![[pic.png]] and [up](sub/b.md).\n"),
+    ("e.md", "# E\n\nLinks to [[Delta]] (an alias) and [[c]].\n"),
+    ("pic.png", b"\x89PNG fake image bytes"),
+    ("d.md", "---\naliases: [Echo]\n---\n# D\n\nThe alias changed: [[Delta]] no longer resolves.\n"),
+    ("b.md", None),  # deleted: [[b]] now goes to sub/b.md
+    ("missing note.md", None),
+]
+
+
+def test_a_long_lived_pipeline_resolves_only_what_changed_and_matches_a_full_ingest(vault: Path, tmp_path: Path) -> None:
+    live_store = LadybugStore.open(tmp_path / "live" / "graph")
+    live_store.migrate()
+    live = Pipeline(live_store, tmp_path / "live" / "ingest.sqlite")
+    try:
+        live.ingest([("v", vault)])
+        for step, (rel, text) in enumerate(EDITS):
+            if text is None:
+                (vault / rel).unlink()
+            else:
+                _write(vault, rel, text)
+            report = live.ingest([("v", vault)])
+            notes = sum(1 for p in vault.rglob("*.md"))
+            assert report.resolution["notes_resolved"] < notes, (step, "every note was resolved again")
+            fresh_store = LadybugStore.open(tmp_path / f"fresh{step}" / "graph")
+            fresh_store.migrate()
+            fresh = Pipeline(fresh_store, tmp_path / f"fresh{step}" / "ingest.sqlite")
+            try:
+                full = fresh.ingest([("v", vault)])
+                assert _graph_rows(live_store) == _graph_rows(fresh_store), (step, rel)
+                assert dict(report.resolution) | {"notes_resolved": 0} == dict(full.resolution) | {"notes_resolved": 0}
+            finally:
+                fresh.close()
+                fresh_store.close()
+    finally:
+        live.close()
+        live_store.close()
