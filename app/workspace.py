@@ -13,6 +13,7 @@ meanwhile keep answering from the view they have, and the next one sees the chan
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -197,10 +198,12 @@ class Workspace:
             if not index:
                 self._index_synced = False  # the index now lags: the next sync reads every node
                 return report, None
-            synced = self.sync_index(progress=bool(getattr(progress, "enabled", False)), only=report.touched)
+            synced = self.sync_index(progress=bool(getattr(progress, "enabled", False)), only=report.touched,
+                                     edges_put=report.edges_put, edges_gone=report.edges_gone)
             return report, synced
 
-    def sync_index(self, *, progress: bool = False, only: Any = None) -> dict[str, Any]:
+    def sync_index(self, *, progress: bool = False, only: Any = None, edges_put: Sequence[Any] = (),
+                   edges_gone: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
         """Bring the search index up to date with the graph (only changed texts are embedded),
         then refresh the searchers so that the next search sees it.
 
@@ -208,19 +211,18 @@ class Workspace:
             progress: show a bar while embedding.
             only: the node ids an ingest touched; honoured once this workspace has synced
                 the index in full (before that, every node is read).
+            edges_put, edges_gone: the edges the ingest wrote and removed: the searchers
+                patch their graphs with them instead of reading every edge again.
         """
-        with self.write_lock:
+        with self.write_lock, contextlib.ExitStack() as held:
+            with self._lock:
+                searchers = list(self._searchers.values())
+            for searcher in searchers:  # searches meanwhile answer from the views they have
+                held.enter_context(searcher.updating(edges_put, edges_gone))
             hint = only if self._index_synced else None
             summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress,
                                                         only=hint).as_dict()
             self._index_synced = True
-            with self._lock:
-                searchers = list(self._searchers.values())
-            for searcher in searchers:
-                try:
-                    searcher.refresh()
-                except SearchError as exc:  # the next search says it again, to whoever asks
-                    log.warning("searcher not refreshed: %s", exc)
             return summary
 
     # -- lifetime ----------------------------------------------------------------------

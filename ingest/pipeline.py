@@ -375,7 +375,7 @@ class Pipeline:
         self.state.set_dirty(False)
         report.touched.update(node_id for node_id, _ in gone)
         report.touched.update(n.id for n in put_nodes)
-        report.edges_changed = bool(put_edges or del_edges or gone)
+        report.edges_put, report.edges_gone = put_edges, gone_edges
         report.written.update(nodes_deleted=len(gone), nodes_written=len(put_nodes),
                               edges_deleted=len(del_edges), edges_written=len(put_edges))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from kg.model import Edge
+
 # Skips that follow from the user's own rules; listed after the files that are bad.
 _RULE_REASONS = ("ignored by ", "vendored or generated folder")
 
@@ -27,8 +29,10 @@ class IngestReport:
         written: nodes and edges written and deleted by this run.
         resolution: link, import and call resolution counts.
         seconds: how long the run took.
-        touched: ids of the nodes this run wrote or deleted (what the search index and the
-            searchers have to look at again), and whether edges changed as well.
+        touched: ids of the nodes this run wrote or deleted (what the search index has to
+            look at again).
+        edges_put, edges_gone: the edges this run wrote (new or changed) and the keys of
+            those it removed (detached ones included): what a searcher patches its graph with.
     """
 
     files: Counter[str] = field(default_factory=Counter)
@@ -40,7 +44,8 @@ class IngestReport:
     resolution: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     touched: set[str] = field(default_factory=set)
-    edges_changed: bool = False
+    edges_put: list[Edge] = field(default_factory=list)
+    edges_gone: list[tuple[str, str, str]] = field(default_factory=list)
 
     def skipped_in_order(self) -> list[tuple[str, str]]:
         """The skipped paths, bad files first and those left out by ignore rules last."""

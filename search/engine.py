@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -240,12 +241,33 @@ class Searcher:
         finally:
             self._lock.release()
 
-    def _load(self, generation: int) -> _View:
+    @contextmanager
+    def updating(self, edges_put: Sequence[Any] = (), edges_gone: Sequence[tuple[str, str, str]] = ()) -> Iterator[None]:
+        """Around a sync of the index by this process: searches meanwhile keep the view they
+        have; afterwards the view is reloaded with its graph patched by the edges that changed
+        (not read again from the store).
+        """
+        with self._lock:
+            yield
+            old = self._view
+            if old is None:
+                return
+            items = self.index.items()
+            graph = old.graph.patched(edges_put, edges_gone, items) if edges_put or edges_gone else old.graph
+            try:
+                self._view = self._load(self.index.generation, graph=graph, items=items)
+            except SearchError as exc:  # the next search loads again and tells whoever searches
+                log.warning("search view not reloaded: %s", exc)
+                self._view = None
+            self._stems.clear()
+
+    def _load(self, generation: int, graph: LocalGraph | None = None,
+              items: dict[str, Item] | None = None) -> _View:
         if self._vectors is not None:
             (ids, matrix), key = self._vectors, encoder_key(self.encoder)
         else:
             ids, matrix, key = self.index.vectors()
-        items = self.index.items()
+        items = self.index.items() if items is None else items
         if ids and key != encoder_key(self.encoder):
             raise SearchError(f"the search index was built with encoder {key} but the query encoder is "
                               f"{encoder_key(self.encoder)}; run `kg index` to re-embed (cached vectors are reused)")
@@ -256,7 +278,8 @@ class Searcher:
         root_codes = {r: n for n, r in enumerate(sorted({i.root for i in items.values()}))}
         kinds = np.array([kind_codes[items[i].kind] for i in ids], dtype=np.int16)
         roots = np.array([root_codes[items[i].root] for i in ids], dtype=np.int32)
-        graph = LocalGraph.build(self.store, items) if items else LocalGraph()
+        if graph is None:
+            graph = LocalGraph.build(self.store, items) if items else LocalGraph()
         return _View(generation, ids, matrix, items, kinds, roots, kind_codes, root_codes, graph, key,
                      rows={node_id: n for n, node_id in enumerate(ids)})
 

@@ -68,6 +68,32 @@ class LocalGraph:
             if edge.kind == EdgeKind.CONTAINS:
                 self.parent[edge.dst] = edge.src
 
+    def patched(self, put: Iterable[Edge], gone: Iterable[tuple[str, str, str]],
+                indexed: Mapping[str, object] | set[str]) -> LocalGraph:
+        """A copy with edges removed (``gone`` keys, and the old version of each ``put`` edge)
+        and ``put`` added; this graph is left as it is for the searches still using it."""
+        started = time.perf_counter()
+        put = [e for e in put if e.kind in EXPANSION_EDGES or e.kind == EdgeKind.TAGGED]
+        removed = set(gone) | {e.key for e in put}
+        new = LocalGraph(adj=defaultdict(list, self.adj), parent=dict(self.parent),
+                         tags=defaultdict(set, self.tags))
+        for node in {s for s, _, _ in removed} | {d for _, _, d in removed} | \
+                {n for e in put for n in (e.src, e.dst)}:
+            if node in new.adj:
+                new.adj[node] = [st for st in new.adj[node] if
+                                 ((node, st.kind.value, st.other) if st.out else (st.other, st.kind.value, node))
+                                 not in removed]
+            if node in new.tags:
+                new.tags[node] = set(new.tags[node])
+        for src, kind, dst in removed:
+            if kind == EdgeKind.TAGGED.value and src in new.tags:
+                new.tags[src].discard(dst.removeprefix("tag:"))
+            elif kind == EdgeKind.CONTAINS.value and new.parent.get(dst) == src:
+                del new.parent[dst]
+        new.add_edges(put, indexed)
+        new.seconds = time.perf_counter() - started
+        return new
+
     def ancestors(self, node_id: str) -> list[str]:
         """CONTAINS parents, nearest first (a heading's parent heading, then its note)."""
         out, seen = [], {node_id}

@@ -1,0 +1,52 @@
+"""The workspace as a server keeps it: one pipeline and one searcher across ingests, patched
+by what each ingest changed, answering as a freshly built one would."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.workspace import Workspace
+from kg.settings import Settings
+from search.expand import LocalGraph
+from tests.support.encoders import tiny_encoder
+
+FIXTURE_VAULT = Path(__file__).parents[1] / "fixtures" / "vault"
+
+
+def _adjacency(graph: LocalGraph) -> tuple[dict[str, list[Any]], dict[str, str], dict[str, set[str]]]:
+    adj = {n: sorted((s.other, s.kind.value, s.out) for s in steps) for n, steps in graph.adj.items() if steps}
+    return adj, dict(graph.parent), {n: set(t) for n, t in graph.tags.items() if t}
+
+
+@pytest.fixture
+def owner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    encoder = tiny_encoder()
+    monkeypatch.setattr(Workspace, "encoder", lambda self: encoder)
+    vault = tmp_path / "vault"
+    shutil.copytree(FIXTURE_VAULT, vault)
+    with Workspace(Settings(db=tmp_path / "db"), owner=True) as ws:
+        ws.ingest([("vault", vault)])
+        yield ws, vault
+
+
+def test_edits_patch_the_searcher_and_it_matches_a_fresh_one(owner: Any) -> None:
+    ws, vault = owner
+    searcher = ws.searcher()
+    searcher.search("backoff")
+    (vault / "Quokka.md").write_text("# Quokka\n\nSee [[Retry and Backoff#Strategies]] and #animals/marsupial.\n",
+                                     encoding="utf-8")
+    home = vault / "Home.md"
+    home.write_text(home.read_text(encoding="utf-8").replace("[[", "[[Quokka]] [[", 1), encoding="utf-8")
+    (vault / "Glossary.md").unlink()
+    report, synced = ws.ingest([("vault", vault)])
+    assert report.resolution["notes_resolved"] < 10  # only what the edits can reach
+    assert synced["unchanged"] > 0 and synced["added"] >= 1 and synced["removed"] >= 1
+    assert ws.searcher() is searcher
+    view = searcher.refresh()
+    assert "note:vault/Quokka.md" in view.items and "note:vault/Glossary.md" not in view.items
+    assert _adjacency(view.graph) == _adjacency(LocalGraph.build(ws.store(), view.items))
+    assert searcher.search("quokka")[0].id.startswith(("note:vault/Quokka.md", "heading:vault/Quokka.md"))
