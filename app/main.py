@@ -25,6 +25,8 @@ from kg.settings import Settings
 # Commands that use the database and run inside a server that owns it.
 FORWARDED = frozenset({"ingest", "search", "cypher", "show", "stats", "export-triplets", "train",
                        "eval", "index", "models"})
+# Commands that need the database to themselves: refused while a server owns it.
+OWNER_ONLY = frozenset({"migrate"})
 
 
 class KgGroup(click.Group):
@@ -63,10 +65,13 @@ def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: st
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
     settings = Settings.load(os.environ, db=db, backend=backend, neo4j_uri=neo4j_uri, neo4j_user=neo4j_user)
     args = [ctx.invoked_subcommand or "", *ctx.meta.get("kg.command_args", [])]
-    if ctx.invoked_subcommand in FORWARDED and not {"-h", "--help"} & set(args):
+    if ctx.invoked_subcommand in FORWARDED | OWNER_ONLY and not {"-h", "--help"} & set(args):
         from app import remote
 
         server = remote.find(Workspace(settings).layout)
+        if server is not None and ctx.invoked_subcommand in OWNER_ONLY:
+            raise click.ClickException(f"{settings.db} is served by pid {server.pid} at {server.url}; "
+                                       f"stop that server before `kg {ctx.invoked_subcommand}`")
         if server is not None:
             ctx.exit(remote.forward(server, args))
     ctx.obj = Workspace(settings)

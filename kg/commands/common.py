@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from contextvars import ContextVar
 from collections.abc import Callable
 from pathlib import Path
@@ -59,7 +60,8 @@ class ClientPath(click.Path):
 
 
 class Bars:
-    """tqdm progress bars keyed by stage, on stderr; silent when stderr is not a terminal."""
+    """Progress by stage on stderr: tqdm bars on a terminal; otherwise (a log, a pipe, a
+    command forwarded to a server) one line per stage when it ends, with its time."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         from tqdm import tqdm
@@ -67,9 +69,14 @@ class Bars:
         self._tqdm = tqdm
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.bars: dict[str, Any] = {}
+        self.started: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
+            began = self.started.setdefault(stage, time.perf_counter())
+            if done >= total:
+                click.echo(f"{stage}: {total} in {time.perf_counter() - began:.1f} s", err=True)
+                del self.started[stage]
             return
         bar = self.bars.get(stage)
         if bar is None:

@@ -169,3 +169,18 @@ def test_searches_keep_answering_while_a_cli_ingest_runs(live: Live, tmp_path: P
     page = live.get("/api/node/" + urllib.request.quote("note:extra/Extra 3.md", safe=""))
     assert page["node"]["name"] == "Extra 3"
     assert "note:extra/Extra 4.md" in json.dumps(page)  # its link, resolved by that ingest
+
+
+def test_a_stale_server_file_is_removed_and_the_command_runs_here(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    kg(db, "ingest", str(FIXTURE_VAULT), "--name", "vault", "--no-index")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (db / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:9/", "token": "t", "pid": int(dead.stdout),
+                                                "db": str(db), "started": 0}), encoding="utf-8")
+    out = kg(db, "stats").stdout
+    assert "total nodes" in out and not (db / "server.json").exists()
+
+
+def test_migrate_is_refused_while_a_server_owns_the_database(live: Live) -> None:
+    refused = kg(live.db, "migrate", "--to", "neo4j", check=False)
+    assert refused.returncode == 1 and "stop that server" in refused.stderr
