@@ -217,9 +217,9 @@ class Workspace:
         with self.write_lock, contextlib.ExitStack() as held:
             with self._lock:
                 searchers = list(self._searchers.values())
-            for searcher in searchers:  # searches meanwhile answer from the views they have
-                held.enter_context(searcher.updating(edges_put, edges_gone))
             hint = only if self._index_synced else None
+            for searcher in searchers:  # searches meanwhile answer from the views they have
+                held.enter_context(searcher.updating(edges_put, edges_gone, touched=hint))
             summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress,
                                                         only=hint).as_dict()
             self._index_synced = True

@@ -32,7 +32,7 @@ import logging
 import os
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,13 +120,43 @@ class LinkIndex:
                 if not path.lower().endswith(".md"):
                     index._add_file(root, path)
         for pf in parsed:
-            if pf.kind == "note":
-                index._add_note(pf)
-            elif pf.kind == "code":
-                index._add_file(pf.root, pf.path)
-                if any(n.id == file_id(pf.root, pf.path) for n in pf.nodes):
-                    index.code_files.add((pf.root, pf.path))
+            if pf.kind in ("note", "code"):
+                index._add(pf)
         return index
+
+    def replace(self, old: Iterable[ParsedFile], new: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> None:
+        """Take the ``old`` versions of some files out and put their ``new`` ones in: the
+        same index as ``build`` over the files as they are now, for the cost of the change."""
+        self.root_dirs = {r: os.path.normpath(os.path.abspath(str(d))) for r, d in root_dirs.items()}
+        for pf in old:
+            self._remove(pf)
+        for pf in new:
+            self._add(pf)
+
+    def _add(self, pf: ParsedFile) -> None:
+        if pf.kind == "note":
+            self._add_note(pf)
+            return
+        self._add_file(pf.root, pf.path)
+        if pf.kind == "code" and any(n.id == file_id(pf.root, pf.path) for n in pf.nodes):
+            self.code_files.add((pf.root, pf.path))
+
+    def _remove(self, pf: ParsedFile) -> None:
+        root, path = pf.root, pf.path
+        if pf.kind != "note":
+            if self.files.get(root, {}).pop(path.lower(), None) is not None:
+                _drop(self.file_names.get(root, {}), posixpath.basename(path).lower(), path)
+            self.code_files.discard((root, path))
+            return
+        self.notes.get(root, {}).pop(_note_key(path), None)
+        _drop(self.note_names.get(root, {}), posixpath.basename(_note_key(path)), path)
+        for node in pf.nodes:
+            if node.kind is NodeKind.NOTE:
+                for alias in node.props.get("aliases") or []:
+                    _drop(self.aliases.get(root, {}), str(alias).lower(), path)
+        nid = note_id(root, path)
+        self.headings.pop(nid, None)
+        self.blocks.pop(nid, None)
 
     def _add_file(self, root: str, path: str) -> None:
         files = self.files.setdefault(root, {})
@@ -266,6 +296,15 @@ class LinkIndex:
         if kind == "note":
             return note_id(root, path)
         return file_id(root, path) if kind == "code" else attachment_id(root, path)
+
+
+def _drop(table: dict[str, list[str]], key: str, path: str) -> None:
+    """Remove one ``path`` from the list under ``key`` (and the key when it empties)."""
+    paths = table.get(key)
+    if paths is not None and path in paths:
+        paths.remove(path)
+        if not paths:
+            del table[key]
 
 
 def _is_subsequence(wanted: list[str], heads: tuple[str, ...]) -> bool:
@@ -447,21 +486,30 @@ class LinkCache:
         self.provides: dict[tuple[str, str], set[str]] = {}
         self.wants: dict[tuple[str, str], set[str]] = {}
         self.wanters: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
+        self.index: LinkIndex | None = None
         self.ready = False
 
-    def update(self, parsed: dict[tuple[str, str], ParsedFile], changed: set[tuple[str, str]],
-               index: LinkIndex) -> tuple[LinkResolution, int]:
-        """Resolve again what ``changed`` files can affect; the merged resolution of every
+    def update(self, parsed: dict[tuple[str, str], ParsedFile], previous: dict[tuple[str, str], ParsedFile],
+               files_by_root: Callable[[], dict[str, list[str]]],
+               root_dirs: dict[str, Path]) -> tuple[LinkResolution, int]:
+        """Resolve again what the changed files can affect; the merged resolution of every
         note, and how many notes were resolved.
 
         Args:
             parsed: every parsed file now, by (root, path).
-            changed: files added, changed or removed since the last update (all of them
-                the first time).
-            index: the ``LinkIndex`` over ``parsed``.
+            previous: each file added, changed or removed since the last update, with its
+                version before (None when it is new).
+            files_by_root: every file's path per root (read only when building anew).
+            root_dirs: root name → folder.
         """
-        if not self.ready:
+        changed = set(previous)
+        if not self.ready or self.index is None:
             changed = set(parsed)
+            self.index = LinkIndex.build([parsed[k] for k in sorted(parsed)], files_by_root(), root_dirs)
+        else:
+            self.index.replace([pf for pf in previous.values() if pf is not None],
+                               [parsed[k] for k in sorted(changed) if k in parsed], root_dirs)
+        index = self.index
         keys: set[str] = set()
         for key in changed:
             keys |= self.provides.pop(key, set())

@@ -74,7 +74,7 @@ class Pipeline:
         self._parsed: dict[tuple[str, str], ParsedFile] | None = None
         self._links = LinkCache()
         self._mirror: tuple[dict[str, tuple[str, str]], dict[tuple[str, str, str], tuple[str, str, str]]] | None = None
-        self._touched: set[tuple[str, str]] = set()
+        self._touched: dict[tuple[str, str], ParsedFile | None] = {}  # changed file → its version before
 
     def close(self) -> None:
         self.state.close()
@@ -209,13 +209,15 @@ class Pipeline:
         return True
 
     def _changed(self, root: str, path: str, parsed: ParsedFile | None) -> None:
-        """Keep the in-memory parsed files in step with the state."""
-        self._touched.add((root, path))
+        """Keep the in-memory parsed files in step with the state, remembering the version before."""
+        key = (root, path)
+        before = self._parsed.get(key) if self._parsed is not None else None
+        self._touched.setdefault(key, before)
         if self._parsed is not None:
             if parsed is None:
-                self._parsed.pop((root, path), None)
+                self._parsed.pop(key, None)
             else:
-                self._parsed[(root, path)] = parsed
+                self._parsed[key] = parsed
 
     def _unchanged(self, scan: _RootScan, path: str) -> bool:
         scan.report.files["unchanged"] += 1
@@ -294,7 +296,6 @@ class Pipeline:
 
     def _resolve(self, parsed: list[ParsedFile], report: IngestReport) -> tuple[dict[str, Node], dict[tuple[str, str, str], Edge]]:
         from ingest.code_resolve import resolve_code
-        from ingest.links import LinkIndex
         from ingest.mentions import resolve_mentions
 
         self.progress("resolve", 0, 3)
@@ -306,8 +307,7 @@ class Pipeline:
         notes = [pf for pf in parsed if pf.kind == "note"]
         code = [pf for pf in parsed if pf.kind == "code"]
         assert self._parsed is not None
-        index = LinkIndex.build(parsed, self.state.paths_by_root(), roots)
-        links, resolved_notes = self._links.update(self._parsed, self._touched, index)
+        links, resolved_notes = self._links.update(self._parsed, self._touched, self.state.paths_by_root, roots)
         self._touched.clear()
         report.resolution["notes_resolved"] = resolved_notes
         self.progress("resolve", 1, 3)

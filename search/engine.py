@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -242,17 +242,23 @@ class Searcher:
             self._lock.release()
 
     @contextmanager
-    def updating(self, edges_put: Sequence[Any] = (), edges_gone: Sequence[tuple[str, str, str]] = ()) -> Iterator[None]:
+    def updating(self, edges_put: Sequence[Any] = (), edges_gone: Sequence[tuple[str, str, str]] = (),
+                 touched: Collection[str] | None = None) -> Iterator[None]:
         """Around a sync of the index by this process: searches meanwhile keep the view they
         have; afterwards the view is reloaded with its graph patched by the edges that changed
-        (not read again from the store).
+        (not read again from the store), and with only the ``touched`` nodes' display data read
+        again (None: all of it).
         """
         with self._lock:
             yield
             old = self._view
             if old is None:
                 return
-            items = self.index.items()
+            if touched is None:
+                items = self.index.items()
+            else:
+                items = {i: item for i, item in old.items.items() if i not in touched}
+                items.update(self.index.items(touched))
             graph = old.graph.patched(edges_put, edges_gone, items) if edges_put or edges_gone else old.graph
             try:
                 self._view = self._load(self.index.generation, graph=graph, items=items)

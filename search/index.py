@@ -204,10 +204,18 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
-    def items(self) -> dict[str, Item]:
-        """Every indexed node's display data, by id (``text`` left empty: see ``texts``)."""
+    def items(self, ids: Collection[str] | None = None) -> dict[str, Item]:
+        """Every indexed node's display data (or only of ``ids``, those still indexed), by id
+        (``text`` left empty: see ``texts``)."""
         cols = ", ".join(ITEM_COLUMNS[:-1])
-        rows = self._conn.execute(f"SELECT {cols} FROM items")
+        if ids is None:
+            rows = self._conn.execute(f"SELECT {cols} FROM items").fetchall()
+        else:
+            wanted, rows = sorted(ids), []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                rows += self._conn.execute(f"SELECT {cols} FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+                                           chunk).fetchall()
         return {r[0]: Item(*(v or "" for v in r[:-1]), line=r[-1], text="") for r in rows}
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
@@ -233,7 +241,7 @@ class SearchIndex:
         if matrix.shape[0] != len(state["ids"]):
             raise SearchError(f"{self.path}: vectors.npy has {matrix.shape[0]} rows for "
                               f"{len(state['ids'])} ids; run `kg index` to repair it")
-        return state["ids"], np.ascontiguousarray(matrix), state["encoder"]
+        return state["ids"], np.array(matrix), state["encoder"]  # a copy: a later sync may write rows in place
 
     def bm25(self, terms_query: str, limit: int, *, kinds: Sequence[str] | None = None,
              roots: Sequence[str] | None = None,
@@ -366,7 +374,7 @@ class SearchIndex:
                 texts[text_hash] = embed_text(nodes[node_id])
         found.update(self._embed(encoder, key, texts, progress))
         report.embedded, report.kept = len(texts), len(old_rows)
-        self._write_matrix(key, wanted, old_rows, found, encoder.dim)
+        self._write_matrix(key, wanted, old_rows, found, encoder.dim, state["ids"])
         return True
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
@@ -440,8 +448,23 @@ class SearchIndex:
         return out
 
     def _write_matrix(self, key: str, wanted: dict[str, str], old_rows: dict[str, int],
-                      found: dict[str, np.ndarray], dim: int) -> None:
-        ids = list(wanted)
+                      found: dict[str, np.ndarray], dim: int, state_ids: Sequence[str] = ()) -> None:
+        # Rows keep their place (a changed node is re-inserted in ``items`` but keeps its row),
+        # new nodes come last: with the same nodes, only the changed rows need writing.
+        kept = [i for i in state_ids if i in wanted]
+        placed = set(kept)
+        ids = kept + [i for i in wanted if i not in placed]
+        if old_rows and ids == list(state_ids) and self._matrix_rows() == len(ids):
+            # The same nodes in the same order: only the changed rows are written, in place.
+            # The hashes are written after the rows, so a crash between leaves them marked stale.
+            matrix = np.load(self.path / "vectors.npy", mmap_mode="r+")
+            for row, node_id in enumerate(ids):
+                if node_id not in old_rows:
+                    matrix[row] = found[wanted[node_id]]
+            matrix.flush()
+            del matrix
+            self._write_state({"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]})
+            return
         matrix = np.zeros((len(ids), dim), dtype=np.float32)
         old = np.load(self.path / "vectors.npy", mmap_mode="r") if old_rows else None
         for row, node_id in enumerate(ids):
@@ -452,9 +475,11 @@ class SearchIndex:
         del old
         tmp = self.path / "vectors.tmp.npy"
         np.save(tmp, matrix)
-        state = {"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]}
-        (self.path / "vectors.tmp.json").write_text(json.dumps(state))
         os.replace(tmp, self.path / "vectors.npy")
+        self._write_state({"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]})
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        (self.path / "vectors.tmp.json").write_text(json.dumps(state))
         os.replace(self.path / "vectors.tmp.json", self.path / "vectors.json")
 
 

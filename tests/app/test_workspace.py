@@ -49,4 +49,23 @@ def test_edits_patch_the_searcher_and_it_matches_a_fresh_one(owner: Any) -> None
     view = searcher.refresh()
     assert "note:vault/Quokka.md" in view.items and "note:vault/Glossary.md" not in view.items
     assert _adjacency(view.graph) == _adjacency(LocalGraph.build(ws.store(), view.items))
+    assert view.items == ws.index().items()
+    ids, matrix, _ = ws.index().vectors()
+    assert view.ids == ids and (view.matrix == matrix).all()
     assert searcher.search("quokka")[0].id.startswith(("note:vault/Quokka.md", "heading:vault/Quokka.md"))
+
+
+def test_an_edit_rewrites_only_its_rows_and_search_sees_the_new_text(owner: Any) -> None:
+    import numpy as np
+
+    ws, vault = owner
+    ws.searcher().search("backoff")
+    before_ids, before, _ = ws.index().vectors()
+    note = vault / "Glossary.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nA wombat burrows here.\n", encoding="utf-8")
+    ws.ingest([("vault", vault)])
+    ids, after, _ = ws.index().vectors()
+    assert ids == before_ids  # same nodes, same rows
+    changed = {ids[r] for r in np.flatnonzero((before != after).any(axis=1))}
+    assert changed and all(i.startswith(("note:vault/Glossary.md", "heading:vault/Glossary.md")) for i in changed)
+    assert any("Glossary" in r.id for r in ws.searcher().search("wombat burrows"))
