@@ -56,14 +56,13 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
         shown = f"[{settings.host}]" if ":" in settings.host else settings.host
         url = f"http://{shown}:{server.server_port}/"
         info = remote.announce(ws.layout, url, token)
-        threading.Thread(target=_warm_up, args=(workspace,), name="kg warm-up", daemon=True).start()
         _stop_on_sigterm()
         watcher = None
         if watch:
             from app.watch import Watcher
 
             watcher = Watcher(workspace)
-            watcher.start()
+        threading.Thread(target=_warm_up, args=(workspace, watcher), name="kg warm-up", daemon=True).start()
         click.echo(f"kg: serving {settings.db} on {url}" + (" (token required)" if settings.token else "")
                    + (" — watching " + ", ".join(sorted(workspace.roots())) if watch else "")
                    + " — Ctrl+C stops", err=True)
@@ -80,12 +79,28 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
         workspace.close()
 
 
-def _warm_up(workspace: Workspace) -> None:
-    """Load the model and the searcher's view now, so that the first search is as fast as the others."""
+def _warm_up(workspace: Workspace, watcher: Any) -> None:
+    """Load the model and the searcher's view now, so that the first search is as fast as the
+    others; when watching, start the watcher and catch up with what changed while no server
+    ran (which also fills the pipeline's memory, so that the first edit costs what the others do)."""
     try:
         workspace.searcher().search("warm up", k=1)
     except Exception as exc:  # no index yet, no model: the first search says why
         log.info("search not warmed up: %s", exc)
+    if watcher is None:
+        return
+    watcher.start()  # first, so that no edit made while catching up is missed
+    roots = sorted(workspace.roots().items())
+    if roots:
+        try:
+            from ingest.pipeline import IngestOptions
+
+            report, _ = workspace.ingest(roots, IngestOptions.from_settings(workspace.settings))
+            files = report.files
+            click.echo(f"kg watch: caught up ({', '.join(f'{k} {files.get(k, 0)}' for k in ('added', 'changed', 'removed'))})",
+                       err=True)
+        except Exception:  # the watcher goes on; its next batch tries again
+            log.exception("catching up with the roots failed")
 
 
 def _stop_on_sigterm() -> None:

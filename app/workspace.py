@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -127,7 +128,8 @@ class Workspace:
             if len(index) == 0:
                 raise SearchError(f"the search index at {index.path} is empty; run `kg ingest PATH` "
                                   "or `kg index` first")
-            built = Searcher(self.store(), index, self.encoder(), SearchConfig.preset(config) if config else None)
+            built = Searcher(self.store(), index, self.encoder(), SearchConfig.preset(config) if config else None,
+                             max_concurrent=(os.cpu_count() or 1) if self.owner else None)
             self._searchers[key] = built
             return built
 
@@ -182,7 +184,7 @@ class Workspace:
             store = self.store(write=True)
             pipeline = self._pipeline
             if pipeline is None:
-                pipeline = Pipeline(store, self.layout.ingest_state, options, progress=progress)
+                pipeline = Pipeline(store, self.layout.ingest_state, options, progress=progress, resident=self.owner)
             pipeline.options, pipeline.progress = options or IngestOptions(), progress or _no_progress
             try:
                 report = pipeline.ingest(roots)

@@ -202,11 +202,13 @@ class Searcher:
         config: pipeline settings; defaults are the tuned ones.
         vectors: ``(ids, matrix)`` of ``encoder`` for the index's nodes, in place of the
             index's own (``SearchIndex.vectors_for``: to try a model before promoting it).
+        max_concurrent: most searches running at once (None: no limit).
     """
 
     def __init__(self, store: GraphStore, index: SearchIndex, encoder: Encoder,
                  config: SearchConfig | None = None,
-                 vectors: tuple[list[str], np.ndarray] | None = None) -> None:
+                 vectors: tuple[list[str], np.ndarray] | None = None,
+                 max_concurrent: int | None = None) -> None:
         self.store = store
         self.index = index
         self.encoder = encoder
@@ -216,6 +218,9 @@ class Searcher:
         self._lock = threading.Lock()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._stems: OrderedDict[str, frozenset[str]] = OrderedDict()  # node id → token stems
+        # At most this many searches at once (the others wait their turn), so that a server's
+        # writer (an ingest, the watcher) still gets its share of the interpreter under load.
+        self._turns = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -294,6 +299,16 @@ class Searcher:
     def search(self, query: str, k: int = 10, *, kinds: Sequence[str] | None = None,
                roots: Sequence[str] | None = None,
                tags: Sequence[str] | None = None) -> list[SearchResult]:
+        """The best results for a query (see ``_search``), waiting for a turn when the searcher
+        has a concurrency limit."""
+        if self._turns is None:
+            return self._search(query, k, kinds=kinds, roots=roots, tags=tags)
+        with self._turns:
+            return self._search(query, k, kinds=kinds, roots=roots, tags=tags)
+
+    def _search(self, query: str, k: int = 10, *, kinds: Sequence[str] | None = None,
+                roots: Sequence[str] | None = None,
+                tags: Sequence[str] | None = None) -> list[SearchResult]:
         """The best results for a query, at most ``k``, fewer when scores fall away.
 
         Args:
