@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+ANIMALS = ("quokka", "wombat", "platypus", "axolotl", "pangolin", "narwhal", "okapi", "tapir", "kinkajou", "numbat")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
@@ -146,11 +147,13 @@ def _edits_under_load(db: Path, url: str, notes: list[Path], clients: int, edits
     latencies = []
     try:
         for n in range(edits):
-            word = f"zqx{n}wyv{int(time.time())}"
+            # Real words: a made-up token is (rightly or not) "no good match" for the ranker.
+            animal = ANIMALS[n % len(ANIMALS)]
             note = notes[(n * 7919) % len(notes)]
-            note.write_text(note.read_text(encoding="utf-8") + f"\n\nThe {word} appears here.\n", encoding="utf-8")
+            note.write_text(note.read_text(encoding="utf-8") + f"\n\n## The {animal}\n\nThe {animal} is a shy "
+                            f"animal that lives on small islands and eats leaves.\n", encoding="utf-8")
             started = time.perf_counter()
-            _wait(lambda: _finds(db, word, note), 300)
+            _wait(lambda: _finds(db, f"{animal} island animal", note), 300)
             latencies.append(time.perf_counter() - started)
     finally:
         stop.set()
