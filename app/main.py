@@ -20,6 +20,7 @@ import click
 from app.workspace import Workspace
 from kg import __version__
 from kg.errors import KgError
+from kg.layout import Layout
 from kg.settings import Settings
 
 # Commands that use the database and run inside a server that owns it.
@@ -68,7 +69,7 @@ def main(ctx: click.Context, db: Path | None, backend: str | None, neo4j_uri: st
     if ctx.invoked_subcommand in FORWARDED | OWNER_ONLY and not {"-h", "--help"} & set(args):
         from app import remote
 
-        server = remote.find(Workspace(settings).layout)
+        server = remote.find(Layout.of(settings.db))
         if server is not None and ctx.invoked_subcommand in OWNER_ONLY:
             raise click.ClickException(f"{settings.db} is served by pid {server.pid} at {server.url}; "
                                        f"stop that server before `kg {ctx.invoked_subcommand}`")

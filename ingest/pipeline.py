@@ -135,8 +135,10 @@ class Pipeline:
         parsed = [self._parsed[key] for key in sorted(self._parsed)]
         resolved = IngestReport()
         nodes, edges = self._resolve(parsed, resolved)
-        # Kept, so that a run where nothing changed reports the same links and warnings.
-        self.state.set_resolution(dict(resolved.resolution), resolved.warnings)
+        # Kept, so that a run where nothing changed reports the same links and warnings
+        # (but not how many notes this run resolved: that one is its own).
+        kept = {k: v for k, v in resolved.resolution.items() if k != "notes_resolved"}
+        self.state.set_resolution(kept, resolved.warnings)
         self.state.commit()
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings

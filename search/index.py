@@ -291,7 +291,8 @@ class SearchIndex:
         """
         started = time.perf_counter()
         report = SyncReport(encoder=encoder_key(encoder))
-        if only is None or self._read_state()["encoder"] != report.encoder:
+        state = self._read_state()
+        if only is None or state["encoder"] != report.encoder:
             nodes = {n.id: n for n in store.iter_nodes(list(SEARCHABLE_KINDS))}
             known = dict(self._conn.execute("SELECT id, hash FROM items"))
         else:
@@ -311,7 +312,7 @@ class SearchIndex:
         with self._tx() as conn:
             self._delete(conn, removed + [n.id for n in fresh if n.id in known])
             self._insert(conn, fresh)
-        vectors_changed = self._sync_vectors(encoder, nodes, report, progress)
+        vectors_changed = self._sync_vectors(encoder, nodes, report, progress, state)
         if removed or fresh or vectors_changed:
             with self._tx() as conn:
                 conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
@@ -354,10 +355,9 @@ class SearchIndex:
             return {"encoder": "", "ids": [], "text_hashes": []}
 
     def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
-                      progress: bool) -> bool:
+                      progress: bool, state: dict[str, Any]) -> bool:
         key = encoder_key(encoder)
         wanted = dict(self._conn.execute("SELECT id, text_hash FROM items ORDER BY rid"))
-        state = self._read_state()
         old_rows: dict[str, int] = {}
         if state["encoder"] == key and state["ids"] and self._matrix_rows() == len(state["ids"]):
             old_rows = {i: r for r, (i, h) in enumerate(zip(state["ids"], state["text_hashes"]))

@@ -12,7 +12,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.waiting import wait_for
 
 FIXTURE_VAULT = Path(__file__).parents[1] / "fixtures" / "vault"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "KG_TORCH_THREADS": "1"}
@@ -48,16 +49,6 @@ class Live:
             return json.loads(response.read())
 
 
-def _wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 DIRECT = {
     "search": ("search", QUERY, "-k", "5"),
     "search-json": ("search", QUERY, "-k", "5", "--json"),
@@ -78,8 +69,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     process = subprocess.Popen([sys.executable, "-m", "app.main", "--db", str(db), "serve", "--port", "0", "--watch"],
                                env=ENV, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        info = _wait_for(lambda: (db / "server.json").exists() and json.loads((db / "server.json").read_text()),
-                         60, "the server file")
+        info = wait_for(lambda: (db / "server.json").exists() and json.loads((db / "server.json").read_text()), 60)
+        assert info, "the server file never appeared"
         yield Live(vault=vault, db=db, url=info["url"], process=process, direct=direct)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -130,10 +121,10 @@ def test_an_edit_is_searchable_without_running_anything(live: Live) -> None:
         out = kg(live.db, "search", "zanzibar quokka", "-k", "3", "--json").stdout
         return any(r["path"] == "Quokka.md" for r in json.loads(out)["results"])
 
-    _wait_for(found, 30, "the new note in search results")
+    assert wait_for(found, 30), "the new note never reached search results"
     assert live.get("/api/stats")["changed_at"]
     note.unlink()
-    _wait_for(lambda: not found(), 30, "the deleted note to leave search")
+    assert wait_for(lambda: not found(), 30), "the deleted note stayed in search"
 
 
 def test_searches_keep_answering_while_a_cli_ingest_runs(live: Live, tmp_path: Path) -> None:

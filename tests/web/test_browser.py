@@ -7,12 +7,12 @@ style that slipped in) fails here. Screenshots land in test-output/screenshots/.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.waiting import wait_for
 from tests.web.conftest import screenshot
 from web.http import node_url
 
@@ -20,16 +20,6 @@ pytestmark = pytest.mark.browser
 
 HOME = "note:vault/Home.md"
 JITTER = "heading:vault/Retry and Backoff.md#Retry and Backoff#Jitter"
-
-
-def _wait_for(check: Any, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    return check()
 
 
 def _graph_nodes(page: Any, selector: str = "#graph", more_than: int = 1, equal: int | None = None) -> int:
@@ -43,7 +33,7 @@ def _graph_nodes(page: Any, selector: str = "#graph", more_than: int = 1, equal:
         ok = count == equal if equal is not None else count > more_than
         return count if ok else None
 
-    count = _wait_for(drawn, timeout=10)
+    count = wait_for(drawn, timeout=10)
     assert count is not None, f"{selector} was not drawn"
     return count
 
@@ -65,12 +55,12 @@ def test_search_as_you_type_keyboard_and_feedback(page: Any, app: Any) -> None:
     assert page.locator("h1").inner_text() == "Jitter"
     assert "from=" not in page.url  # the open is recorded once, not again on reload
     log = app.extensions["kg"].feedback
-    judgement = _wait_for(lambda: next(iter(log.judgements()), None))
+    judgement = wait_for(lambda: next(iter(log.judgements()), None))
     assert judgement.query == "jitter" and judgement.opened == JITTER
     assert judgement.skipped == ids[:ids.index(JITTER)]
-    assert _wait_for(lambda: page.get_attribute("#node", "data-open-id"))
+    assert wait_for(lambda: page.get_attribute("#node", "data-open-id"))
     page.goto("/stats")  # leaving the page sends the dwell time
-    dwell = _wait_for(lambda: next(iter(log.judgements())).dwell_ms)
+    dwell = wait_for(lambda: next(iter(log.judgements())).dwell_ms)
     assert dwell is not None and dwell >= 0
     assert page.errors == []
 

@@ -87,13 +87,11 @@ def train(work: Path, name: str, minutes: float, graphs: list[str] | None) -> di
 
 def score(work: Path, split: str, model: str, names: list[str], graphs: list[str] | None = None,
           trained: str = "") -> dict[str, Any]:
-    from embed.encoder import encoder_for
+    from app.workspace import Workspace
     from kg.settings import Settings
-    from kg.store import open_store
     from search.engine import Searcher
     from search.eval import compare, load_queries, merge_reports
     from search.eval import TargetResolver, evaluate
-    from search.index import SearchIndex
 
     queries = [q for f in QUERY_FILES for q in load_queries(HERE / f) if split == "all" or q.split == split]
     by_graph: dict[str, list[Any]] = defaultdict(list)
@@ -105,11 +103,9 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
     no_match: dict[str, int] = {}
     encoder = None
     for name, group in by_graph.items():
-        settings = Settings.load(os.environ, db=work / name, model=model or None)
-        encoder = encoder or encoder_for(settings)
-        store = open_store(settings, read_only=True)
-        index = SearchIndex.open(settings.db / "search")
-        try:
+        with Workspace(Settings.load(os.environ, db=work / name, model=model or None)) as ws:
+            encoder = encoder or ws.encoder()
+            store, index = ws.store(), ws.index()
             searcher = Searcher(store, index, encoder)
             reports = compare(searcher, group, names=names)
             if trained:
@@ -122,9 +118,6 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
                 report.per_query = [{**row, "graph": name} for row in report.per_query]
                 per_config[report.name].append(report)
             no_match[name] = sum(not searcher.search(q) for q in NONSENSE)
-        finally:
-            index.close()
-            store.close()
     merged = [merge_reports(per_config[n], n) for n in [*names, *(["kg-trained"] if trained else [])]]
     return {"split": split, "queries": len(queries), "reports": merged, "nonsense_no_match": no_match,
             "encoder": getattr(encoder, "name", "?"), "machine": f"{platform.machine()}, {os.cpu_count()} cores"}

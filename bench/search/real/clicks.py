@@ -32,26 +32,21 @@ EXAMINE_DECAY = 0.7  # after them, each further rank is looked at with this much
 
 def simulate(work: Path, graphs: list[str], seed: int) -> Counter[str]:
     """Search every tune-half query once per graph and log the simulated opens."""
-    from embed.encoder import encoder_for
-    from kg.feedback import FeedbackLog
+    from app.workspace import Workspace
     from kg.settings import Settings
-    from kg.store import open_store
     from search.engine import Searcher
     from search.eval import TargetResolver, load_queries
-    from search.index import SearchIndex
 
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
     queries = [q for f in bench_real.QUERY_FILES for q in load_queries(bench_real.HERE / f) if q.split == "tune"]
     encoder = None
     for graph in graphs:
-        settings = Settings.load(os.environ, db=work / graph)
-        encoder = encoder or encoder_for(settings)
-        (settings.db / "feedback.sqlite").unlink(missing_ok=True)
-        store, index = open_store(settings, read_only=True), SearchIndex.open(settings.db / "search")
-        feedback = FeedbackLog.open(settings.db / "feedback.sqlite")
-        try:
-            searcher = Searcher(store, index, encoder)
+        with Workspace(Settings.load(os.environ, db=work / graph)) as ws:
+            encoder = encoder or ws.encoder()
+            ws.layout.feedback.unlink(missing_ok=True)
+            feedback = ws.feedback()
+            searcher = Searcher(ws.store(), ws.index(), encoder)
             resolver = TargetResolver(searcher.refresh().items)
             for q in (q for q in queries if bench_real.graph_of(q.corpus) == graph):
                 grades = {node: g for target, g in q.relevant.items() for node in resolver.resolve(target)}
@@ -69,10 +64,6 @@ def simulate(work: Path, graphs: list[str], seed: int) -> Counter[str]:
                         counts["opens"] += 1
                         counts[f"opened at {rank + 1}"] += 1
                         break
-        finally:
-            feedback.close()
-            index.close()
-            store.close()
     return counts
 
 

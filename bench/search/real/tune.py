@@ -18,24 +18,20 @@ from bench.search.real.bench_real import QUERY_FILES, HERE, graph_of
 
 
 def collect(work: Path, model: str) -> tuple[list[tuple[list[list[float]], list[int], str]], str]:
-    from embed.encoder import encoder_for
+    from app.workspace import Workspace
     from kg.settings import Settings
-    from kg.store import open_store
     from search.engine import SearchConfig, Searcher
     from search.eval import TargetResolver, load_queries
-    from search.index import SearchIndex, encoder_key
+    from search.index import encoder_key
     from search.rank import grades_of
 
     queries = [q for f in QUERY_FILES for q in load_queries(HERE / f) if q.split == "tune"]
     out = []
     encoder = None
     for name in sorted({graph_of(q.corpus) for q in queries}):
-        settings = Settings.load(os.environ, db=work / name, model=model or None)
-        encoder = encoder or encoder_for(settings)
-        store = open_store(settings, read_only=True)
-        index = SearchIndex.open(settings.db / "search")
-        try:
-            searcher = Searcher(store, index, encoder, SearchConfig())
+        with Workspace(Settings.load(os.environ, db=work / name, model=model or None)) as ws:
+            encoder = encoder or ws.encoder()
+            searcher = Searcher(ws.store(), ws.index(), encoder, SearchConfig())
             resolver = TargetResolver(searcher.refresh().items)
             for q in (q for q in queries if graph_of(q.corpus) == name):
                 relevant: dict[str, int] = {}
@@ -45,9 +41,6 @@ def collect(work: Path, model: str) -> tuple[list[tuple[list[list[float]], list[
                 ids, rows = searcher.candidate_features(q.query)
                 if relevant and any(i in relevant for i in ids):
                     out.append((rows, grades_of(ids, relevant), q.id))
-        finally:
-            index.close()
-            store.close()
     return out, encoder_key(encoder) if encoder else ""
 
 
