@@ -83,7 +83,7 @@ def _register() -> None:
     import importlib
 
     for name in ("kg.commands.graph", "kg.commands.migrate", "ingest.cli", "search.cli", "embed.cli",
-                 "app.serve"):
+                 "app.serve", "app.mcp"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -21,12 +21,17 @@ from kg.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def build_app(workspace: Workspace, token: str) -> Any:
-    """The Flask app over a workspace, with forwarded commands under ``remote.PATH``."""
+def build_app(workspace: Workspace, token: str, mcp_endpoint: Any = None) -> Any:
+    """The Flask app over a workspace, with forwarded commands under ``remote.PATH`` and MCP
+    at ``app.mcp.PATH``."""
     from web import create_app
 
     app = create_app(workspace.settings, workspace=workspace)  # refuses a public host without a token
     app.register_blueprint(remote.blueprint(workspace, token))
+    if mcp_endpoint is not None:
+        from app import mcp
+
+        app.register_blueprint(mcp.blueprint(mcp_endpoint))
     return app
 
 
@@ -49,8 +54,12 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
     settings = ws.settings.with_(host=host or ws.settings.host, port=ws.settings.port if port is None else port)
     workspace = Workspace(settings, owner=True)
     token = remote.new_token(settings.token)
+    endpoint = None
     try:
-        app = build_app(workspace, token)
+        from app.mcp import HttpEndpoint
+
+        endpoint = HttpEndpoint(workspace)
+        app = build_app(workspace, token, endpoint)
         workspace.store()  # take ownership now: a second writer fails at once, not at its first write
         server = make_server(settings.host, settings.port, app, threaded=threads)
         shown = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -65,7 +74,7 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
         threading.Thread(target=_warm_up, args=(workspace, watcher), name="kg warm-up", daemon=True).start()
         click.echo(f"kg: serving {settings.db} on {url}" + (" (token required)" if settings.token else "")
                    + (" — watching " + ", ".join(sorted(workspace.roots())) if watch else "")
-                   + " — Ctrl+C stops", err=True)
+                   + f" — MCP at {url}mcp — Ctrl+C stops", err=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -76,6 +85,8 @@ def serve(ws: Workspace, host: str | None, port: int | None, threads: bool, watc
             remote.withdraw(ws.layout, info)
             server.server_close()
     finally:
+        if endpoint is not None:
+            endpoint.close()
         workspace.close()
 
 

@@ -31,6 +31,9 @@ CPU_BUDGET_MINUTES = 15.0  # fine-tuning MiniLM on 2 CPU cores runs at ~3 triple
               help="Keep these kinds: note, heading, block, file, class, function, code, vault (repeatable).")
 @click.option("--root", "roots", multiple=True, help="Keep results from this root (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Keep results tagged so, nested tags included (repeatable).")
+@click.option("--path", "paths", multiple=True,
+              help="Keep results under this folder or matching this glob, e.g. src/ or '*.py' (repeatable).")
+@click.option("--exclude-tests", is_flag=True, help="Leave out test code, specs and fixtures.")
 @click.option("--queries", "queries_file", type=ClientPath(exists=True, dir_okay=False, path_type=Path),
               help='Run every query of a JSONL file ({"id", "query"} per line); one output line per query.')
 @click.option("--config", type=click.Choice(_CONFIGS), default=None,
@@ -38,7 +41,8 @@ CPU_BUDGET_MINUTES = 15.0  # fine-tuning MiniLM on 2 CPU cores runs at ~3 triple
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"query\"|\"id\", \"results\": [...]}.")
 @click.pass_obj
 def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roots: tuple[str, ...],
-           tags: tuple[str, ...], queries_file: Path | None, config: str | None, as_json: bool) -> None:
+           tags: tuple[str, ...], paths: tuple[str, ...], exclude_tests: bool, queries_file: Path | None,
+           config: str | None, as_json: bool) -> None:
     """Hybrid search (BM25 + vectors + graph expansion); every result says why it is there."""
     if (query is None) == (queries_file is None):
         raise click.UsageError("give a QUERY or --queries FILE.jsonl (one of them)")
@@ -46,7 +50,8 @@ def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roo
 
     resolve_kinds(kinds)  # fail on a bad --kind before loading anything
     searcher = ws.searcher(config)
-    opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None}
+    opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None,
+                            "paths": paths or None, "exclude_tests": exclude_tests}
     if queries_file is not None:
         for qid, text in _read_queries(queries_file):
             results = searcher.search(text, k, **opts)

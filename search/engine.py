@@ -14,6 +14,7 @@ reloads them when the index's generation changes (after a sync).
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import threading
 from collections import OrderedDict
@@ -26,7 +27,7 @@ import numpy as np
 
 from embed.encoder import Encoder
 from kg.errors import ConfigError, SearchError
-from kg.model import NodeKind
+from kg.model import NodeKind, is_test_path
 from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
@@ -192,6 +193,22 @@ def resolve_kinds(kinds: Sequence[str] | None) -> list[str] | None:
     return out or None
 
 
+def _path_kept(item: Item, paths: Sequence[str] | None, exclude_tests: bool) -> bool:
+    """Whether an item passes the path filters of a search (see ``Searcher._search``)."""
+    if exclude_tests and is_test_path(item.path):
+        return False
+    if not paths:
+        return True
+    where = (item.path, f"{item.root}/{item.path}")
+    for pattern in paths:
+        folder = pattern.strip().rstrip("/")
+        if not folder:
+            continue
+        if any(w == folder or w.startswith(folder + "/") or fnmatch.fnmatchcase(w, folder) for w in where):
+            return True
+    return False
+
+
 class Searcher:
     """Answers queries over a SearchIndex, with the graph for expansion.
 
@@ -298,17 +315,20 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, *, kinds: Sequence[str] | None = None,
                roots: Sequence[str] | None = None,
-               tags: Sequence[str] | None = None) -> list[SearchResult]:
+               tags: Sequence[str] | None = None, paths: Sequence[str] | None = None,
+               exclude_tests: bool = False) -> list[SearchResult]:
         """The best results for a query (see ``_search``), waiting for a turn when the searcher
         has a concurrency limit."""
+        opts = {"kinds": kinds, "roots": roots, "tags": tags, "paths": paths, "exclude_tests": exclude_tests}
         if self._turns is None:
-            return self._search(query, k, kinds=kinds, roots=roots, tags=tags)
+            return self._search(query, k, **opts)
         with self._turns:
-            return self._search(query, k, kinds=kinds, roots=roots, tags=tags)
+            return self._search(query, k, **opts)
 
     def _search(self, query: str, k: int = 10, *, kinds: Sequence[str] | None = None,
                 roots: Sequence[str] | None = None,
-                tags: Sequence[str] | None = None) -> list[SearchResult]:
+                tags: Sequence[str] | None = None, paths: Sequence[str] | None = None,
+                exclude_tests: bool = False) -> list[SearchResult]:
         """The best results for a query, at most ``k``, fewer when scores fall away.
 
         Args:
@@ -318,6 +338,9 @@ class Searcher:
                 groups code (file, class, function) and vault (note, heading, block).
             roots: root names to keep.
             tags: keep nodes tagged with one of these (or a nested tag, or inside a tagged note).
+            paths: keep nodes whose path (``path`` or ``root/path``) is under one of these
+                folders or matches one of these globs (``src/``, ``*.py``, ``docs/**/api*``).
+            exclude_tests: leave out test code and fixtures (``kg.model.is_test_path``).
 
         Raises:
             ConfigError: an unknown kind.
@@ -327,13 +350,15 @@ class Searcher:
         terms = query_terms(query)
         if not view.ids or (not terms and not query.strip()):
             return []
-        hits, sims = self._gather(view, query, terms, resolve_kinds(kinds), roots, widen=5 if tags else 1)
+        narrowed = bool(tags or paths or exclude_tests)
+        hits, sims = self._gather(view, query, terms, resolve_kinds(kinds), roots, widen=5 if narrowed else 1)
         ranker = self.ranker()
         if ranker is not None and hits:
             if not self._learned_scores(view, hits, sims, terms, ranker):
                 return []  # no good match
-        if tags:
-            hits = {i: h for i, h in hits.items() if view.graph.has_tag(i, tags)}
+        if narrowed:
+            hits = {i: h for i, h in hits.items() if (not tags or view.graph.has_tag(i, tags))
+                    and _path_kept(view.items[i], paths, exclude_tests)}
         ranked = self._rank(view, hits, k)
         return self._results(view, ranked, query, terms)
 

@@ -14,7 +14,7 @@ from flask import request
 
 from kg.errors import ConfigError, QueryTooLarge
 from kg.model import SEARCHABLE_KINDS, NodeKind
-from web.http import INT64, MAX_K, MAX_QUERY_CHARS, int_arg, int_value, list_arg, load_json
+from web.http import INT64, MAX_K, MAX_QUERY_CHARS, bool_arg, int_arg, int_value, list_arg, load_json
 from web.services import Services
 
 BIG = INT64 - 1  # ids and counts are SQLite integers
@@ -26,7 +26,8 @@ MAX_PARAMS = 100
 
 
 def search_from_args(svc: Services) -> dict[str, Any]:
-    """Run the search the query string asks for (``q``, ``k``, ``kind``, ``root``, ``tag``).
+    """Run the search the query string asks for (``q``, ``k``, ``kind``, ``root``, ``tag``,
+    ``path``, ``exclude_tests``).
 
     Returns:
         ``{"query", "k", "filters", "results", "elapsed_ms"}``; results as ``kg search --json``.
@@ -37,7 +38,8 @@ def search_from_args(svc: Services) -> dict[str, Any]:
     query = (request.args.get("q") or "").strip()
     k = int_arg("k", 10, 1, MAX_K)
     kinds = _kinds(list_arg("kind"))
-    filters = {"kind": [x.value for x in kinds], "root": list_arg("root"), "tag": list_arg("tag")}
+    filters = {"kind": [x.value for x in kinds], "root": list_arg("root"), "tag": list_arg("tag"),
+               "path": list_arg("path"), "exclude_tests": bool_arg("exclude_tests")}
     if len(query) > MAX_QUERY_CHARS:
         raise ConfigError(f"the query has {len(query)} characters; at most {MAX_QUERY_CHARS} are searched")
     out: dict[str, Any] = {"query": query, "k": k, "filters": filters, "results": [], "elapsed_ms": 0.0}
@@ -45,7 +47,8 @@ def search_from_args(svc: Services) -> dict[str, Any]:
         return out
     started = time.perf_counter()
     results = svc.searcher.search(query, k=k, kinds=filters["kind"] or None, roots=filters["root"] or None,
-                                  tags=filters["tag"] or None)
+                                  tags=filters["tag"] or None, paths=filters["path"] or None,
+                                  exclude_tests=filters["exclude_tests"])
     out["results"] = [r.to_json() for r in results[:k]]
     out["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out

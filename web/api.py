@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from kg.errors import ConfigError
 from kg.store.base import Subgraph
 from web import actions, exports
-from web.http import graph_changed, int_arg, json_body
+from web.http import bool_arg, graph_changed, int_arg, json_body
 from web.nodes import NodePages, summary
 from web.openapi import openapi_document
 from web.services import services
@@ -99,7 +99,7 @@ def export_triplets() -> Response:
     split = request.args.get("split") or None
     if split not in (None, "train", "val", "test"):
         raise ConfigError(f"unknown split {split!r}; use train, val or test")
-    text_only = request.args.get("text_only") in ("1", "true", "yes")
+    text_only = bool_arg("text_only")
     data, mime = exports.triplets_export(svc.store, fmt, negatives=negatives, split=split,
                                          feedback=svc.feedback, text_only=text_only)
     return _download(Response(data, mimetype=mime), f"triplets{'-' + split if split else ''}.{fmt}")

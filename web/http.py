@@ -192,6 +192,20 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+def bool_arg(name: str) -> bool:
+    """A yes/no query argument: ``1``, ``true``, ``yes`` or ``on`` (any case) is yes; absent is no.
+
+    Raises:
+        ConfigError: any other value.
+    """
+    raw = (request.args.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"?{name}= must be 1 or 0 (true or false), not {raw!r}")
+
+
 def list_arg(name: str) -> list[str]:
     """A repeatable or comma-separated query argument (``?kind=Note&kind=Heading``, ``?kind=Note,Heading``)."""
     values: list[str] = []

@@ -123,28 +123,9 @@ class NodePages:
         Raises:
             NodeNotFound: no node has that id.
         """
-        sub = self.store.neighbourhood(node_id, depth=1, limit=1_000)
-        node = sub.nodes[node_id]
-        extra = self._child_links(node, sub)
-        relations = group_relations(node, sub, extra)
+        node, sub, extra, relations = node_relations(self.store, node_id)
         body, source = self.body(node, sub, extra, depth=0)
         return NodePage(node=node, sub=sub, relations=relations, body=body, body_source=source)
-
-    def _child_links(self, node: Node, sub: Subgraph) -> Subgraph:
-        """A note's headings and blocks with their links (Obsidian counts them as the note's)."""
-        out = Subgraph(center=node.id)
-        if node.kind is not N.NOTE:
-            return out
-        tree = self.store.neighbourhood(node.id, depth=3, edge_kinds=[E.CONTAINS], limit=MAX_CHILDREN + 1)
-        out.nodes.update(tree.nodes)
-        out.edges += tree.edges
-        for child in list(tree.nodes)[:MAX_CHILDREN]:
-            if child == node.id:
-                continue
-            part = self.store.neighbourhood(child, depth=1, edge_kinds=[E.LINKS_TO, E.EMBEDS, E.MENTIONS], limit=200)
-            out.nodes.update(part.nodes)
-            out.edges += part.edges
-        return out
 
     # -- bodies -------------------------------------------------------------------------
 
@@ -199,6 +180,36 @@ class NodePages:
         html, _ = self.body(node, sub, Subgraph(center=target_id), depth)
         head = f'<a class="embed-title" href="{escape(node_url(node.id))}">{escape(label(node))}</a>'
         return Markup(f'<div class="embed">{head}{html}</div>')
+
+
+def node_relations(store: GraphStore, node_id: str) -> tuple[Node, Subgraph, Subgraph, list[dict[str, Any]]]:
+    """A node, its neighbourhood, its sections' links and its relations grouped as RELATIONS:
+    what its page (and the MCP ``node`` tool) lists around it.
+
+    Raises:
+        NodeNotFound: no node has that id.
+    """
+    sub = store.neighbourhood(node_id, depth=1, limit=1_000)
+    node = sub.nodes[node_id]
+    extra = _child_links(store, node)
+    return node, sub, extra, group_relations(node, sub, extra)
+
+
+def _child_links(store: GraphStore, node: Node) -> Subgraph:
+    """A note's headings and blocks with their links (Obsidian counts them as the note's)."""
+    out = Subgraph(center=node.id)
+    if node.kind is not N.NOTE:
+        return out
+    tree = store.neighbourhood(node.id, depth=3, edge_kinds=[E.CONTAINS], limit=MAX_CHILDREN + 1)
+    out.nodes.update(tree.nodes)
+    out.edges += tree.edges
+    for child in list(tree.nodes)[:MAX_CHILDREN]:
+        if child == node.id:
+            continue
+        part = store.neighbourhood(child, depth=1, edge_kinds=[E.LINKS_TO, E.EMBEDS, E.MENTIONS], limit=200)
+        out.nodes.update(part.nodes)
+        out.edges += part.edges
+    return out
 
 
 def attachment_html(node: Node) -> Markup:
@@ -325,7 +336,7 @@ def group_relations(node: Node, sub: Subgraph, extra: Subgraph) -> list[dict[str
             seen.add((other, mine))
             item = summary(nodes[other])
             item.update(edge=edge.kind.value, alias=edge.alias, line=edge.line, ambiguous=edge.ambiguous,
-                        via=label(nodes[mine]) if mine != node.id else "")
+                        resolved=edge.resolved, how=edge.how, via=label(nodes[mine]) if mine != node.id else "")
             items.append(item)
         if items:
             groups.append({"key": key, "title": title, "items": items})

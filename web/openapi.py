@@ -67,6 +67,9 @@ def _search() -> dict[str, Any]:
             _param("kind", {"type": "array", "items": {"enum": kinds}}, "Only these node kinds."),
             _param("root", {"type": "array", "items": STRING}, "Only these roots."),
             _param("tag", {"type": "array", "items": STRING}, "Only nodes with these tags."),
+            _param("path", {"type": "array", "items": STRING},
+                   "Only nodes under these folders or matching these globs (`src/`, `*.py`)."),
+            _param("exclude_tests", {"type": "boolean"}, "Leave out test code, specs and fixtures (1 or 0)."),
         ],
         "responses": _responses(_ok("Results as `kg search --json` gives them", {
             "query": STRING, "k": INTEGER, "filters": {"type": "object"}, "elapsed_ms": {"type": "number"},

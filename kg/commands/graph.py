@@ -111,8 +111,18 @@ def find_nodes(store: Any, ref: str) -> list[str]:
         elif node.kind in (NodeKind.NOTE, NodeKind.FILE) and (node.path == ref or where == ref):
             exact.append(node.id)
         elif ref in (node.name, node.qualname) and node.kind != NodeKind.BLOCK:
-            named.append(node.id)
-    return sorted(exact) or sorted(named)
+            named.append(node)
+    return sorted(exact) or _named(named)
+
+
+def _named(nodes: list[Any]) -> list[str]:
+    """The ids of the nodes a bare name names; a note wins over its own headings of that name
+    (a note titled by its first heading), as ``[[Name]]`` would open the note."""
+    notes = [n for n in nodes if n.kind == NodeKind.NOTE]
+    if len(notes) == 1 and all(n.kind == NodeKind.HEADING and (n.root, n.path) == (notes[0].root, notes[0].path)
+                               for n in nodes if n is not notes[0]):
+        return [notes[0].id]
+    return sorted(n.id for n in nodes)
 
 
 @click.command()
