@@ -43,6 +43,10 @@ class Settings:
     host: str = _setting("127.0.0.1", "KG_HOST", "Address `kg serve` binds.")
     port: int = _setting(5000, "KG_PORT", "Port `kg serve` listens on.")
     token: str = _setting("", "KG_TOKEN", "Access token, required when serving beyond 127.0.0.1.")
+    editor_url: str = _setting("vscode://file{path}:{line}", "KG_EDITOR_URL",
+                               "'Open in editor' link: {path} is the absolute file path (always starting "
+                               "with /), {line} the line (e.g. idea://open?file={path}&line={line}; "
+                               "empty: no link).")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -233,3 +233,34 @@ def graph_changed() -> dict[str, str] | None:
         return None
     moment = datetime.datetime.fromtimestamp(at).astimezone()
     return {"time": moment.strftime("%H:%M:%S"), "iso": moment.isoformat(timespec="seconds")}
+
+
+VAULT_KINDS = frozenset({"Note", "Heading", "Block"})
+
+
+def open_links(item: Any) -> list[dict[str, str]]:
+    """Where a result or node opens outside kg: "Obsidian" for vault nodes
+    (``obsidian://open?vault=…&file=…``, the vault named by its root folder) and "editor" for
+    everything with a file (``KG_EDITOR_URL``). Each ``{"label", "href"}``; none for a node
+    outside the ingested roots."""
+    from web.services import services
+
+    get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
+    kind = str(getattr(get("kind"), "value", get("kind")))
+    svc = services()
+    folder = svc.roots().get(get("root") or "")
+    path = get("path") or ""
+    if folder is None or not path:
+        return []
+    links = []
+    if kind in VAULT_KINDS:
+        links.append({"label": "Obsidian",
+                      "href": f"obsidian://open?vault={quote(folder.name, safe='')}&file={quote(path, safe='')}"})
+    template = svc.settings.editor_url
+    if template:
+        line = get("line") or get("start_line") or 1
+        absolute = (folder / path).as_posix()
+        absolute = absolute if absolute.startswith("/") else "/" + absolute  # C:/x → /C:/x
+        links.append({"label": "editor", "href": template.replace("{path}", quote(absolute, safe="/:"))
+                      .replace("{line}", str(line))})
+    return links

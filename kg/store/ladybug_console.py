@@ -23,6 +23,7 @@ child answers ``{"ready"}``, then ``{"columns"}``, one line per row, and ``{"don
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -121,13 +122,31 @@ def run(db_path: Path, cypher: str, params: dict[str, Any], *, timeout_ms: int, 
         _raise_error(ready, timeout_ms)
         # Kill once the database's own timeout has had its chance to stop the statement.
         killer.arm(timeout_ms * 1.5 / 1000 + 0.3)
-        return _collect(stdout, killer, timeout_ms, max_bytes, started)
+        result = _collect(stdout, killer, timeout_ms, max_bytes, started)
+        result.columns = [column_name(c, cypher) for c in result.columns]
+        return result
     finally:
         killer.cancel()
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         stdout.close()
+
+
+_LABEL_ARGS = re.compile(r"\b(LABEL)\((\w+)\._ID,\[[^\]]*\]\)", re.IGNORECASE)
+_INTERNAL_ID = re.compile(r"\b(\w+)\._ID\b")
+
+
+def column_name(column: str, cypher: str) -> str:
+    """A result column as the user wrote it: the database names an unaliased expression by its
+    rewritten form (``LABEL(e._ID,[,,CONTAINS,...])``, ``COUNT(s._ID)``); this undoes the
+    rewriting and takes the spelling from the statement when it is there (``label(e)``).
+    Only a display name: nothing here decides what runs."""
+    name = _INTERNAL_ID.sub(r"\1", _LABEL_ARGS.sub(r"\1(\2)", column))
+    if name in cypher:
+        return name
+    at = cypher.lower().find(name.lower())
+    return cypher[at:at + len(name)] if at >= 0 else name
 
 
 def _collect(stdout: IO[bytes], killer: _Killer, timeout_ms: int, max_bytes: int,

@@ -77,3 +77,9 @@ def test_nodes_and_relationships_come_back_tagged(lb: LadybugStore) -> None:
 def test_aggregates_and_dates_come_back_as_json_values(lb: LadybugStore) -> None:
     row = lb.query("UNWIND [1, 2, 3] AS x RETURN sum(x), avg(x), date('2024-01-31')").rows[0]
     assert row == [6, 2.0, "2024-01-31"]
+
+
+def test_columns_are_named_as_the_user_wrote_them(lb: LadybugStore) -> None:
+    result = lb.query("MATCH (a:Note)-[e]->(b) RETURN label(e), b.name, count(b) AS n, Count(a) ORDER BY b.name LIMIT 1")
+    assert result.columns == ["label(e)", "b.name", "n", "Count(a)"]
+    assert result.rows[0][0] == "LINKS_TO"

@@ -143,3 +143,15 @@ def test_models_page_shows_metrics_and_curves(graph: Any, settings: Any) -> None
     assert '<svg class="chart"' in html and "<polyline" in html
     twin = client.get("/models?format=json").get_json()
     assert twin["models"][0]["metrics"]["mrr@10"] == 0.61 and len(twin["models"][0]["curve"]) == 50
+
+
+def test_results_and_pages_open_in_obsidian_and_the_editor(client: Any, graph: Any) -> None:
+    from urllib.parse import quote
+
+    html = client.get("/?q=jitter").data.decode()
+    vault = graph.roots["vault"]
+    assert f'href="obsidian://open?vault={quote(vault.name, safe="")}&amp;file=Retry%20and%20Backoff.md"' in html
+    page = client.get(node_url("def:code/resilience.py::retry")).data.decode()
+    code = graph.roots["code"]
+    assert f'href="vscode://file{quote(str(code / "resilience.py"), safe="/:")}:4"' in page
+    assert "obsidian://" not in page.split('class="node-id"')[1].split("</p>")[0], "code opens in the editor only"
