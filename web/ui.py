@@ -48,7 +48,8 @@ def search() -> Response | str | tuple[str, int]:
 def _empty_search() -> dict[str, Any]:
     return {"query": request.args.get("q", ""), "k": 10, "results": [], "elapsed_ms": 0.0,
             "filters": {"kind": request.args.getlist("kind"), "root": request.args.getlist("root"),
-                        "tag": request.args.getlist("tag")}}
+                        "tag": request.args.getlist("tag"), "path": request.args.getlist("path"),
+                        "exclude_tests": False}}
 
 
 def _search_page(data: dict[str, Any], error: str = "") -> str:

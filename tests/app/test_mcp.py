@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import shutil
 import signal
@@ -54,8 +55,11 @@ def stdio(db: Path) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=["-m", "app.main", "--db", str(db), "mcp"], env=ENV)
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+def run(make: Any) -> Any:
+    """Run a coroutine function to its end on a thread of its own (the browser tests' sync
+    Playwright keeps an event loop running on the main thread)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 async def agent_session(client: Client) -> dict[str, Any]:
@@ -111,7 +115,7 @@ def check_session(out: dict[str, Any]) -> None:
 
 
 def test_an_agent_over_stdio(db: Path) -> None:
-    check_session(run(agent_session(Client(stdio(db)))))
+    check_session(run(lambda: agent_session(Client(stdio(db)))))
 
 
 def test_a_bare_note_name_opens_the_note_not_its_own_title_heading(db: Path) -> None:
@@ -119,7 +123,7 @@ def test_a_bare_note_name_opens_the_note_not_its_own_title_heading(db: Path) -> 
         async with Client(stdio(db)) as c:
             return await c.call_tool("node", {"ref": "Retry and Backoff"})
 
-    result = run(go())
+    result = run(go)
     assert not result.is_error, result.content
     assert result.structured_content["node"]["id"] == "note:vault/Retry and Backoff.md"
 
@@ -139,13 +143,13 @@ def served(db: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 def test_an_agent_over_http(served: str, mode: str) -> None:
-    out = run(agent_session(Client(served + "mcp", mode=mode)))
+    out = run(lambda: agent_session(Client(served + "mcp", mode=mode)))
     check_session(out)
     assert out["protocol"] == ("2026-07-28" if mode == "auto" else "2025-11-25")
 
 
 def test_kg_mcp_relays_to_the_server_that_owns_the_database(served: str, db: Path) -> None:
-    check_session(run(agent_session(Client(stdio(db)))))
+    check_session(run(lambda: agent_session(Client(stdio(db)))))
 
 
 def test_another_site_cannot_use_the_endpoint(served: str) -> None:

@@ -47,7 +47,12 @@ def test_search_returns_results_as_the_cli_does(client: Any) -> None:
 def test_search_filters_and_bounds(client: Any) -> None:
     only_code = client.get("/api/search?q=retry&kind=Function,Class&root=code").get_json()
     assert only_code["results"] and {r["kind"] for r in only_code["results"]} <= {"Function", "Class"}
-    assert only_code["filters"] == {"kind": ["Function", "Class"], "root": ["code"], "tag": []}
+    assert only_code["filters"] == {"kind": ["Function", "Class"], "root": ["code"], "tag": [], "path": [],
+                                    "exclude_tests": False}
+    delays = client.get("/api/search?q=delay+backoff&path=resilience.py&exclude_tests=1").get_json()
+    assert delays["results"] and {r["path"] for r in delays["results"]} == {"resilience.py"}
+    assert client.get("/api/search?q=delay&path=nowhere/").get_json()["results"] == []
+    assert_error(client.get("/api/search?q=x&exclude_tests=maybe"), 400, "exclude_tests")
     assert client.get("/api/search?q=retry&k=100000").get_json()["k"] == 100
     assert client.get("/api/search?q=").get_json()["results"] == []
     assert_error(client.get("/api/search?q=x&kind=Planet"), 400, "unknown kind")

@@ -65,6 +65,25 @@ def test_search_as_you_type_keyboard_and_feedback(page: Any, app: Any) -> None:
     assert page.errors == []
 
 
+def test_enter_opens_the_top_result_and_filters_narrow_it(page: Any) -> None:
+    page.goto("/")
+    page.fill("#q", "delay backoff")
+    page.wait_for_selector("li.result")
+    page.fill("#f-path", "resilience.py")
+    page.check("#f-tests")
+    page.wait_for_function("() => /path=resilience.py/.test(location.search)")
+    page.wait_for_selector("li.result")
+    paths = page.eval_on_selector_all("li.result .path", "els => els.map(e => e.textContent)")
+    assert paths and all("code/resilience.py" in p for p in paths)
+    assert page.locator("li.result a.open-out >> text=open in editor").count() == len(paths)
+    top = page.locator("li.result").first.get_attribute("data-id")
+    page.focus("#q")
+    page.keyboard.press("Enter")  # nothing selected: the top result opens
+    page.wait_for_url("**/node/**")
+    assert page.locator("#node").get_attribute("data-node-id") == top
+    assert page.errors == []
+
+
 def test_open_a_result_by_click_and_follow_a_backlink(page: Any) -> None:
     page.goto("/?q=retry+backoff")
     page.wait_for_selector("li.result")

@@ -97,9 +97,11 @@
   input.addEventListener("input", debounced);
   form.addEventListener("change", debounced);
   form.addEventListener("submit", (event) => {
-    const selected = box.querySelector("li.result.selected");
+    // Enter opens the selected result, else the top one of the results on screen for this query.
+    const current = shown === params().toString();
+    const target = box.querySelector("li.result.selected") || (current ? items()[0] : null);
     event.preventDefault();
-    if (selected) open(selected); else refresh();
+    if (target) open(target); else refresh();
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -107,7 +109,7 @@
       select(event.key === "ArrowDown" ? 1 : -1);
     } else if (event.key === "Enter" && event.target.tagName !== "BUTTON") {
       const selected = box.querySelector("li.result.selected");
-      if (selected) { event.preventDefault(); open(selected); }
+      if (selected && event.target !== input) { event.preventDefault(); open(selected); }
     } else if (event.key === "/" && document.activeElement !== input) {
       event.preventDefault();
       input.focus();
