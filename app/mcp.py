@@ -297,6 +297,8 @@ class HttpEndpoint:
             log.exception("the MCP endpoint did not stop cleanly")
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 def blueprint(endpoint: HttpEndpoint) -> Any:
