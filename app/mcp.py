@@ -24,7 +24,7 @@ import click
 
 from app.workspace import Workspace
 from kg import __version__
-from kg.commands.graph import find_nodes
+from kg.commands.graph import find_node
 from kg.errors import KgError
 from kg.model import EdgeKind
 
@@ -64,20 +64,12 @@ class Tools:
                 "note": "" if results else "no good match"}
 
     def resolve(self, ref: str) -> str:
-        """The one node id a reference names.
+        """The one node id a reference names (as ``kg show`` finds it).
 
         Raises:
             KgError: it names no node, or several (they are listed).
         """
-        from kg.errors import ConfigError, NodeNotFound
-
-        ids = find_nodes(self.ws.store(), ref)
-        if not ids:
-            raise NodeNotFound(ref)
-        if len(ids) > 1:
-            shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-            raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of: {shown}")
-        return ids[0]
+        return find_node(self.ws.store(), ref) or ref
 
     def node(self, ref: str) -> dict[str, Any]:
         from web.nodes import node_json, node_relations

@@ -235,14 +235,12 @@ def graph_changed() -> dict[str, str] | None:
     return {"time": moment.strftime("%H:%M:%S"), "iso": moment.isoformat(timespec="seconds")}
 
 
-VAULT_KINDS = frozenset({"Note", "Heading", "Block"})
-
-
 def open_links(item: Any) -> list[dict[str, str]]:
     """Where a result or node opens outside kg: "Obsidian" for vault nodes
     (``obsidian://open?vault=…&file=…``, the vault named by its root folder) and "editor" for
     everything with a file (``KG_EDITOR_URL``). Each ``{"label", "href"}``; none for a node
     outside the ingested roots."""
+    from kg.model import VAULT_SOURCES
     from web.services import services
 
     get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
@@ -253,7 +251,7 @@ def open_links(item: Any) -> list[dict[str, str]]:
     if folder is None or not path:
         return []
     links = []
-    if kind in VAULT_KINDS:
+    if kind in {k.value for k in VAULT_SOURCES}:
         links.append({"label": "Obsidian",
                       "href": f"obsidian://open?vault={quote(folder.name, safe='')}&file={quote(path, safe='')}"})
     template = svc.settings.editor_url

@@ -115,6 +115,24 @@ def find_nodes(store: Any, ref: str) -> list[str]:
     return sorted(exact) or _named(named)
 
 
+def find_node(store: Any, ref: str, *, missing_ok: bool = False) -> str | None:
+    """The one node id a reference names (``find_nodes``); None when none does and ``missing_ok``.
+
+    Raises:
+        ConfigError: it names several nodes (the message lists them).
+        NodeNotFound: it names none.
+    """
+    from kg.errors import NodeNotFound
+
+    ids = find_nodes(store, ref)
+    if len(ids) > 1:
+        listing = "\n".join(f"  {i}" for i in ids[:20]) + (f"\n  ... and {len(ids) - 20} more" if len(ids) > 20 else "")
+        raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of:\n{listing}")
+    if not ids and not missing_ok:
+        raise NodeNotFound(ref)
+    return ids[0] if ids else None
+
+
 def _named(nodes: list[Any]) -> list[str]:
     """The ids of the nodes a bare name names; a note wins over its own headings of that name
     (a note titled by its first heading), as ``[[Name]]`` would open the note."""
@@ -139,11 +157,7 @@ def show(ws: Workspace, ref: str, as_json: bool) -> None:
     from kg.errors import NodeNotFound
 
     store = ws.store()
-    ids = find_nodes(store, ref)
-    if len(ids) > 1:
-        listing = "\n".join(f"  {i}" for i in ids[:20]) + (f"\n  ... and {len(ids) - 20} more" if len(ids) > 20 else "")
-        raise ConfigError(f"{ref!r} names {len(ids)} nodes; give one of:\n{listing}")
-    node_id = ids[0] if ids else ref
+    node_id = find_node(store, ref, missing_ok=True) or ref
     sub = store.neighbourhood(node_id, depth=1)
     node = sub.nodes.get(node_id)
     if node is None:
