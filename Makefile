@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: a bare requirement pulls a multi-GB CUDA build on CPU machines
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	# -qq: setuptools reports every editable install of a flat layout with a warning banner
+	$(PY) -m pip install -qq -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -111,6 +111,34 @@ class Workspace:
             self._encoder = None
             self._searchers.clear()
 
+    def promote(self, name: str) -> tuple[Any, dict[str, Any]]:
+        """Make the registered model ``name`` the one search uses, and re-embed the index with it
+        now (vectors it already made, when it was judged, are reused): searches meanwhile answer
+        from the view they have.
+
+        Returns:
+            The model's record and the index sync's summary.
+
+        Raises:
+            ModelNotFound: no such model.
+            ModelError: it cannot be loaded (the promotion is undone).
+        """
+        with self.write_lock:
+            registry = self.registry()
+            before = registry.promoted_record()
+            record = registry.promote(name)
+            self.reload_encoder()
+            try:
+                summary = self.sync_index()
+            except Exception:
+                if before is not None:
+                    registry.promote(before.name)
+                else:
+                    registry.unpromote()
+                self.reload_encoder()
+                raise
+            return record, summary
+
     def searcher(self, config: str | None = None) -> Any:
         """A ``search.engine.Searcher`` over the index (one per preset name, kept).
 
@@ -166,6 +194,18 @@ class Workspace:
         state = IngestState(self.layout.ingest_state)
         try:
             return {name: Path(d).resolve() for name, d in state.roots().items()}
+        finally:
+            state.close()
+
+    def ingested_at(self) -> dict[str, float]:
+        """Root name → when an ingest last scanned it (Unix time)."""
+        from ingest.state import IngestState
+
+        if not self.layout.ingest_state.exists():
+            return {}
+        state = IngestState(self.layout.ingest_state)
+        try:
+            return state.ingested_at()
         finally:
             state.close()
 

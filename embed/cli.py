@@ -116,10 +116,10 @@ def _metric(record: Any, key: str, spec: str = ".3f") -> str:
 @click.argument("name")
 @click.pass_obj
 def promote(ws: Workspace, name: str) -> None:
-    """Make NAME the model search uses (it re-embeds on its next sync)."""
-    record = ws.registry().promote(name)
-    ws.reload_encoder()
-    click.echo(f"promoted {record.name} ({record.path})")
+    """Make NAME the model search uses, and re-embed the search index with it."""
+    record, summary = ws.promote(name)
+    click.echo(f"promoted {record.name} ({record.path}); search index re-embedded: "
+               f"{summary['embedded']} embedded, {summary['from_cache']} from cache")
 
 
 COMMANDS = [export_triplets, models]

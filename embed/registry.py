@@ -8,7 +8,7 @@ Layout under ``<db>/models``::
         curve.json            the training loss per step
 
 Promotion only records the choice; whoever encodes (the search index) reads
-``promoted()`` and re-embeds on its next sync. Writes go through a temporary file and a
+``promoted()`` (``app.workspace.Workspace.promote`` re-embeds at once). Writes go through a temporary file and a
 rename, so a crash never leaves a half-written registry.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from embed.encoder import LINEAGE_FILE
-from kg.errors import ModelError
+from kg.errors import ModelError, ModelNotFound
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Registry:
         folder = self._folder(name)
         if not (folder / META).is_file():
             known = ", ".join(r.name for r in self.list()) or "none yet (run `kg train`)"
-            raise ModelError(f"no model {name!r} in {self.path}; known models: {known}")
+            raise ModelNotFound(f"no model {name!r} in {self.path}; known models: {known}")
         return self._read(folder, self._index().get("promoted"))
 
     def curve(self, name: str) -> builtins.list[dict[str, float]]:
@@ -156,7 +156,7 @@ class Registry:
         return json.loads((self.get(name).path / CURVE).read_text(encoding="utf-8"))
 
     def promote(self, name: str) -> ModelRecord:
-        """Make ``name`` the model search uses (from its next sync on).
+        """Record ``name`` as the model search uses.
 
         Raises:
             ModelError: no such model.
@@ -169,6 +169,13 @@ class Registry:
         record.promoted = True
         log.info("promoted model %s", name)
         return record
+
+    def unpromote(self) -> None:
+        """Search goes back to the general model (nothing is promoted)."""
+        index = self._index()
+        if index.pop("promoted", None) is not None:
+            index["promoted_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            _write_json(self.path / INDEX, index)
 
     def promoted(self) -> Path | None:
         """The promoted model's folder (a sentence-transformers directory), or None."""
@@ -184,7 +191,7 @@ class Registry:
 
     def _folder(self, name: str) -> Path:
         if not _NAME.match(name):
-            raise ModelError(f"bad model name {name!r}: use letters, digits, '.', '_' and '-'")
+            raise ModelNotFound(f"bad model name {name!r}: use letters, digits, '.', '_' and '-'")
         return self.path / name
 
     def _index(self) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class Pipeline:
                                   f"use --name to give {directory} another name")
             self.state.set_root(name, directory)
             self._scan_root(name, directory, report)
+            self.state.set_ingested_at(name, time.time())
         self.state.commit()
         changed = report.files.keys() & {"added", "changed", "removed"}
         if changed or self.state.is_dirty() or not self.state.stored_count() or (self.resident and self._parsed is None):

@@ -112,6 +112,17 @@ class IngestState:
     def set_root(self, name: str, directory: Path) -> None:
         self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (name, str(directory)))
 
+    def ingested_at(self) -> dict[str, float]:
+        """Root name → when an ingest last scanned it (Unix time)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'ingested_at'").fetchone()
+        data = json.loads(row[0]) if row else {}
+        return {str(k): float(v) for k, v in data.items()}
+
+    def set_ingested_at(self, name: str, when: float) -> None:
+        data = self.ingested_at()
+        data[name] = when
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ingested_at', ?)", (json.dumps(data),))
+
     def remove_root(self, name: str) -> None:
         self.db.execute("DELETE FROM roots WHERE name = ?", (name,))
         self.db.execute("DELETE FROM files WHERE root = ?", (name,))

@@ -72,5 +72,11 @@ class ModelError(KgError):
     status = 500
 
 
+class ModelNotFound(ModelError):
+    """No registered model has the name given (or the name is not a model name)."""
+
+    status = 404
+
+
 class SearchError(KgError):
     status = 500

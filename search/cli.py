@@ -215,9 +215,8 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     if not promote_if_better:
         return
     if judged.better:
-        registry.promote(record.name)
-        ws.reload_encoder()
-        click.echo(f"promoted {record.name}: {judged.describe()} (search re-embeds on its next sync)")
+        ws.promote(record.name)
+        click.echo(f"promoted {record.name}: {judged.describe()}; the search index is re-embedded with it")
     else:
         click.echo(f"not promoted: {judged.describe()} against {current_name}; it needs the nDCG interval "
                    f"above 0 and the recall interval not below 0, on at least {judged.MIN_QUERIES} queries")
@@ -245,11 +244,13 @@ def _fit_and_register(registry: Any, spec: Any, triplets: Any, config: Any, name
 
     model, result = fit(spec, triplets, config, progress=sys.stderr.isatty())
     lineage: list[str] = []
+    started_from = "random weights"
     if spec.kind == "finetune":  # the base as search would load it: the ranker's key, if it was learned with it
         base = load_encoder(spec.base or None)
         lineage = [encoder_key(base), *lineage_of(base.path)]
+        started_from = spec.base or base.name
     record = registry.add(model, name=name, kind=spec.kind, fingerprint=data, metrics={}, curve=result.curve,
-                          base=spec.base or spec.kind, lineage=lineage,
+                          base=started_from, lineage=lineage,
                           config={"model": spec.as_dict(), "train": config.as_dict(), **extra,
                                   "triplets_per_s": result.triplets_per_s})
     click.echo(f"trained {record.name}: {result.steps} steps, {result.examples} triplets, "

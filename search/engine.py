@@ -116,6 +116,7 @@ class SearchConfig:
 
 
 PRESETS = ("bm25", "vector", "rrf", "kg")
+_EXAMPLE_KINDS = frozenset({"Note", "Heading", "Class", "Function"})
 
 
 @dataclass
@@ -235,6 +236,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._stems: OrderedDict[str, frozenset[str]] = OrderedDict()  # node id → token stems
+        self._examples: tuple[tuple[int, int], list[dict[str, str]]] | None = None
         # At most this many searches at once (the others wait their turn), so that a server's
         # writer (an ingest, the watcher) still gets its share of the interpreter under load.
         self._turns = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
@@ -361,6 +363,47 @@ class Searcher:
                     and _path_kept(view.items[i], paths, exclude_tests)}
         ranked = self._rank(view, hits, k)
         return self._results(view, ranked, query, terms)
+
+    def examples(self, per_root: int = 2, tries: int = 8) -> list[dict[str, str]]:
+        """Example queries that work here: per root, the names of its most referenced notes,
+        sections and definitions (most backlinks, callers, mentions), each kept only when
+        searching it finds that node in the top three. Kept per index generation.
+
+        Returns:
+            ``[{"query", "root", "id"}]``, roots in name order.
+        """
+        view = self.refresh()
+        cached = self._examples
+        if cached is not None and cached[0] == (view.generation, per_root):
+            return list(cached[1])
+        referenced: dict[str, list[tuple[int, str]]] = {}
+        for node_id, item in view.items.items():
+            if item.kind not in _EXAMPLE_KINDS or is_test_path(item.path):
+                continue
+            refs = sum(1 for s in view.graph.adj.get(node_id, ()) if not s.out and s.kind.value != "CONTAINS")
+            if refs:
+                referenced.setdefault(item.root, []).append((refs, node_id))
+        out: list[dict[str, str]] = []
+        for root in sorted(referenced):
+            found, seen = 0, set()
+            named = []
+            for refs, node_id in referenced[root]:
+                item = view.items[node_id]
+                words = item.name if item.kind in ("Class", "Function") else item.heading or item.title or item.name
+                query = " ".join(code_tokens(words, keep_joined=False))
+                if query:  # several words show more of what search does than one: they come first
+                    named.append((len(query.split()) < 2, -refs, node_id, query))
+            for _, _, node_id, query in sorted(named)[:tries]:
+                if query in seen:
+                    continue
+                seen.add(query)
+                if node_id in [r.id for r in self.search(query, 3, roots=[root])]:
+                    out.append({"query": query, "root": root, "id": node_id})
+                    found += 1
+                if found >= per_root:
+                    break
+        self._examples = ((view.generation, per_root), out)
+        return list(out)
 
     def ranker(self) -> Ranker | None:
         """The configured ranker, when it was learned with this searcher's encoder or one it

@@ -204,6 +204,13 @@ class SearchIndex:
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
+    def counts_by_root(self) -> dict[str, dict[str, int]]:
+        """Indexed nodes per root and kind."""
+        out: dict[str, dict[str, int]] = {}
+        for root, kind, n in self._conn.execute("SELECT root, kind, count(*) FROM items GROUP BY root, kind"):
+            out.setdefault(root or "", {})[kind] = int(n)
+        return out
+
     def items(self, ids: Collection[str] | None = None) -> dict[str, Item]:
         """Every indexed node's display data (or only of ``ids``, those still indexed), by id
         (``text`` left empty: see ``texts``)."""

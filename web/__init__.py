@@ -62,7 +62,8 @@ def create_app(settings: Settings, *, workspace: Any = None, store: GraphStore |
     app.register_blueprint(ui.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
-    app.jinja_env.globals.update(node_url=http.node_url, json_twin_url=http.json_twin_url, open_links=http.open_links)
+    app.jinja_env.globals.update(node_url=http.node_url, json_twin_url=http.json_twin_url, open_links=http.open_links,
+                                 url_with=http.url_with, max_k=http.MAX_K)
     app.jinja_env.filters["node_url"] = http.node_url
     app.context_processor(lambda: {"graph_changed": http.graph_changed()})
     return app

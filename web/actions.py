@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import request
 
-from kg.errors import ConfigError, QueryTooLarge
+from kg.errors import ConfigError, KgError, QueryTooLarge, StoreUnavailable
 from kg.model import SEARCHABLE_KINDS, NodeKind
 from web.http import INT64, MAX_K, MAX_QUERY_CHARS, bool_arg, int_arg, int_value, list_arg, load_json
 from web.services import Services
@@ -52,6 +52,74 @@ def search_from_args(svc: Services) -> dict[str, Any]:
     out["results"] = [r.to_json() for r in results[:k]]
     out["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
+
+
+HOME_KINDS = (("Note", "notes", "note"), ("Heading", "sections", "section"), ("Block", "blocks", "block"),
+              ("File", "files", "file"), ("Class", "classes", "class"), ("Function", "functions", "function"))
+
+
+def home(svc: Services) -> dict[str, Any]:
+    """What the home page shows: every root with its folder, what of it is indexed, when it was
+    last ingested, and example queries that find something in it (``Searcher.examples``).
+
+    Returns:
+        ``{"roots": [{"name", "folder", "counts", "indexed", "ingested_at"}], "examples": [...],
+        "notice"}``; ``notice`` says why search is not available, when it is not.
+    """
+    import datetime
+
+    counts: dict[str, dict[str, int]] = {}
+    examples: list[dict[str, str]] = []
+    notice = ""
+    try:
+        searcher = svc.searcher
+        counts = searcher.index.counts_by_root()
+        examples = searcher.examples()
+    except KgError as exc:
+        notice = str(exc)
+    times = svc.ingested_at()
+    roots = []
+    for name, folder in sorted(svc.roots().items()):
+        at = times.get(name)
+        by_kind = counts.get(name, {})
+        roots.append({"name": name, "folder": str(folder),
+                      "counts": {label: by_kind[kind] for kind, label, _ in HOME_KINDS if by_kind.get(kind)},
+                      "shown": [f"{by_kind[kind]:,} {one if by_kind[kind] == 1 else many}"
+                                for kind, many, one in HOME_KINDS if by_kind.get(kind)],
+                      "indexed": sum(by_kind.values()),
+                      "ingested_at": datetime.datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
+                      if at else None})
+    return {"roots": roots, "examples": examples, "notice": notice}
+
+
+GRAPH_KINDS = {"note": "Note", "file": "File"}
+
+
+def graph_view(svc: Services) -> dict[str, Any]:
+    """The graph page's data: the overview of a root (``root``, ``kind``, ``tag``, ``folder``,
+    ``limit``), or with ``node`` the local graph around it (``depth`` 1..3).
+
+    Raises:
+        ConfigError: a kind other than note or file.
+        NodeNotFound: ``node`` is not indexed.
+    """
+    from search import graphview
+    from web.graph_layout import layout
+
+    view = svc.searcher.refresh()
+    node = (request.args.get("node") or "").strip()
+    if node:
+        depth = int_arg("depth", 1, 1, graphview.MAX_DEPTH)
+        return {"mode": "local", "depth": depth, **layout(graphview.local(view, node, depth).as_json())}
+    kinds = []
+    for name in list_arg("kind"):
+        if name.lower() not in GRAPH_KINDS:
+            raise ConfigError(f"unknown kind {name!r} for the overview; use note or file")
+        kinds.append(GRAPH_KINDS[name.lower()])
+    drawn = graphview.overview(view, root=request.args.get("root") or None, kinds=kinds or None,
+                               tags=list_arg("tag") or None, folder=request.args.get("folder") or "",
+                               limit=int_arg("limit", 400, 1, 2000))
+    return {"mode": "overview", **layout(drawn.as_json())}
 
 
 def query_terms(query: str, result: dict[str, Any]) -> list[str]:
@@ -155,6 +223,23 @@ def rows_graph(rows: list[list[Any]]) -> dict[str, Any]:
         visit(row)
     edges = [r for r in rels.values() if r["src"] in nodes and r["dst"] in nodes]
     return {"nodes": list(nodes.values()), "edges": edges}
+
+
+def promote_model(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
+    """Promote the registered model ``body["name"]`` and re-embed the index with it.
+
+    Raises:
+        ConfigError: no name given.
+        ModelNotFound: no such model.
+        StoreUnavailable: this app has no workspace to promote in.
+    """
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError('give "name": the model to promote (see /models)')
+    if svc.workspace is None:
+        raise StoreUnavailable("this app was built without a workspace: promote with `kg models promote`")
+    record, summary = svc.workspace.promote(name.strip())
+    return {"promoted": record.name, "index": {k: summary.get(k) for k in ("embedded", "from_cache", "seconds")}}
 
 
 def record_feedback(svc: Services, body: dict[str, Any]) -> dict[str, Any]:

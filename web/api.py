@@ -82,6 +82,16 @@ def feedback() -> Response:
     return jsonify({"ok": True, **actions.record_feedback(services(), json_body())})
 
 
+@bp.get("/graph")
+def graph() -> Response:
+    return jsonify({"ok": True, **actions.graph_view(services())})
+
+
+@bp.post("/models/promote")
+def promote_model() -> Response:
+    return jsonify({"ok": True, **actions.promote_model(services(), json_body())})
+
+
 @bp.get("/export/graph")
 def export_graph() -> Response:
     fmt = request.args.get("format", "jsonl")

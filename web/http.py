@@ -216,9 +216,16 @@ def list_arg(name: str) -> list[str]:
 
 def json_twin_url() -> str:
     """This page's URL with ``format=json``: the link to its JSON twin."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("format", "partial", "from", "pos")]
-    args.append(("format", "json"))
-    return request.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args)
+    return url_with(format="json")
+
+
+def url_with(path: str | None = None, **changes: Any) -> str:
+    """This request's URL (or ``path`` with its arguments) with some arguments replaced, and
+    without the ones that only make sense once (``partial``, ``from``, ``pos``)."""
+    drop = {"format", "partial", "from", "pos", *changes}
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in drop]
+    args += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return (path or request.path) + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args)
 
 
 def graph_changed() -> dict[str, str] | None:

@@ -41,14 +41,47 @@ class ModelCard:
                 "promoted": self.promoted, "metrics": self.metrics, "baseline": self.baseline,
                 "curve": self.curve, "error": self.error}
 
-    def metric_rows(self) -> list[tuple[str, Any, Any]]:
-        """(metric, this model, baseline) for every numeric held-out metric."""
-        names = [k for k, v in self.metrics.items() if isinstance(v, (int, float))]
-        return [(k, self.metrics.get(k), self.baseline.get(k)) for k in names]
+    def origin(self) -> str:
+        """What it is, in words: "fine-tuned from all-MiniLM-L6-v2", "static, from random weights"."""
+        kind = KIND_WORDS.get(self.kind, self.kind)
+        if self.kind == "finetune":
+            return f"{kind} from {self.base}" if self.base and self.base != self.kind else kind
+        return f"{kind}, from random weights"
+
+    def verdict(self) -> str:
+        """How search did with it against the model before, when it was judged ("" if not)."""
+        gain, low, high = (self.metrics.get(k) for k in ("ndcg_gain", "ndcg_gain_low", "ndcg_gain_high"))
+        if not all(isinstance(v, (int, float)) for v in (gain, low, high)):
+            return ""
+        queries = self.metrics.get("queries")
+        on = f" on {int(queries)} held-out queries" if isinstance(queries, (int, float)) else ""
+        before = self.baseline.get("model") or "the model before"
+        return (f"search nDCG@10 {gain:+.3f} against {before} (95% interval {low:+.3f} to {high:+.3f}){on}")
+
+    def metric_rows(self) -> list[tuple[str, str, str]]:
+        """(metric, this model, baseline) for every numeric held-out metric, as a reader reads them:
+        counts as integers, scores to three decimals."""
+        names = [k for k, v in self.metrics.items()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("ndcg_gain")]
+        return [(METRIC_NAMES.get(k, k), readable(self.metrics.get(k)), readable(self.baseline.get(k)))
+                for k in names]
 
     def plot(self) -> Markup:
         """The training curve as inline SVG."""
         return line_chart(curve_series(self.curve), title=f"training curve of {self.name}")
+
+
+KIND_WORDS = {"finetune": "fine-tuned", "static": "static", "scratch": "trained from scratch"}
+METRIC_NAMES = {"ndcg@10": "nDCG@10", "mrr@10": "MRR@10", "recall@10": "Recall@10", "queries": "queries"}
+
+
+def readable(value: Any) -> str:
+    """A metric as a person reads it: an integer count as such, a score to three decimals, "–" for none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "–"
+    if float(value).is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"
+    return f"{value:.3f}"
 
 
 def model_cards(registry: Any) -> list[ModelCard]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from kg.model import SEARCHABLE_KINDS
 from web.exports import GRAPH_FORMATS, TRIPLET_FORMATS
+from web.actions import GRAPH_KINDS
 from web.http import MAX_K, MAX_QUERY_CHARS
 
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -145,6 +146,27 @@ def _paths() -> dict[str, Any]:
                                     "404")}},
         "/api/cypher": _cypher(),
         "/api/feedback": _feedback(),
+        "/api/graph": {"get": {
+            "summary": "The graph view: an overview of notes and files (clustered by folder), or the local graph of a node",
+            "parameters": [
+                _param("root", STRING, "Only this root (overview)."),
+                _param("kind", {"type": "array", "items": {"enum": list(GRAPH_KINDS)}}, "Notes and/or files (overview)."),
+                _param("tag", {"type": "array", "items": STRING}, "Only notes with these tags (overview)."),
+                _param("folder", STRING, "Only paths under this folder (overview)."),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": 2000},
+                       "The best connected this many (overview; clamped to 1..2000)."),
+                _param("node", STRING, "A node id: its local graph instead of the overview."),
+                _param("depth", {"type": "integer", "minimum": 1, "maximum": 3}, "Hops from the node (clamped to 1..3)."),
+            ],
+            "responses": _responses(_ok("nodes, edges, clusters", {
+                "mode": {"enum": ["overview", "local"]}, **NODES_EDGES, "clusters": {"type": "array"},
+                "total": INTEGER, "shown": INTEGER}, ["mode", "nodes", "edges"]), "404", "503")}},
+        "/api/models/promote": {"post": {
+            "summary": "Make a trained model the one search uses; the index is re-embedded with it before the answer",
+            "requestBody": _body({"type": "object", "required": ["name"],
+                                  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}}}),
+            "responses": _responses(_ok("The promoted model and the index sync", {
+                "promoted": STRING, "index": {"type": "object"}}, ["promoted"]), "404", "413", "415", "500", "503")}},
         **_exports(),
         "/api/stats": {"get": {"summary": "Counts of nodes and edges by kind",
                                "responses": _responses(_ok("nodes, edges, totals", {

@@ -82,6 +82,10 @@ class Services:
         """Wall time of the last change this server made to the graph (None: none yet)."""
         return getattr(self.workspace, "changed_at", None)
 
+    def ingested_at(self) -> dict[str, float]:
+        """Root name → when an ingest last scanned it (Unix time); empty without a workspace."""
+        return self.workspace.ingested_at() if self.workspace is not None else {}
+
     def roots(self) -> dict[str, Path]:
         """Ingested root name → its folder (resolved), as the ingest pipeline recorded them."""
         if self.roots_ is not None:

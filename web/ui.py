@@ -38,6 +38,8 @@ def search() -> Response | str | tuple[str, int]:
         if wants_json():
             raise
         return _search_page(_empty_search(), error=str(exc)), int(exc.status)
+    if not request.args.get("partial") and not (data["query"] and wants_json()):
+        data["home"] = actions.home(svc)  # the page hides it while there is a query
     if wants_json():
         return page("search.html", data)
     if request.args.get("partial"):
@@ -92,6 +94,16 @@ def attachment(node_id: str) -> Response:
 
 def _ascii(name: str) -> str:
     return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+
+
+@bp.get("/graph")
+def graph() -> Response | str:
+    """The full-page graph: a root's notes and files clustered by folder, or a node's local graph."""
+    svc = services()
+    data = actions.graph_view(svc)
+    center = svc.searcher.refresh().items.get(data["center"]) if data["center"] else None
+    return page("graph.html", data, roots=sorted(svc.roots()), args=request.args,
+                center_label=(center.title or center.qualname or center.name) if center else "")
 
 
 @bp.get("/models")

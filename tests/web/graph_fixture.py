@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 from kg.model import (Edge, EdgeKind, Node, NodeKind, attachment_id, def_id, file_id, heading_id,
                       module_id, note_id, tag_id, unresolved_id)
@@ -119,3 +120,26 @@ def edges() -> list[Edge]:
         Edge(fn, E.CALLS, meth, N.FUNCTION, N.FUNCTION, line=10),
         Edge(f, E.IMPORTS, module_id("time"), N.FILE, N.EXTERNAL_MODULE, line=1),
     ]
+
+
+def write_graph(db: Path) -> None:
+    """These nodes and edges in a real embedded store at ``db/graph``."""
+    from kg.store.ladybug import LadybugStore
+
+    store = LadybugStore.open(db / "graph")
+    try:
+        store.migrate()
+        store.upsert_nodes(nodes())
+        store.upsert_edges(edges())
+    finally:
+        store.close()
+
+
+def static_model(db: Path, name: str) -> Any:
+    """A tiny real static model (it loads as sentence-transformers) registered in ``db/models``."""
+    from embed.registry import Registry
+    from embed.scratch import build_static, train_tokenizer
+
+    model = build_static(train_tokenizer(["retry backoff jitter graph note"] * 3, vocab_size=100), dim=8)
+    return Registry(db / "models").add(model, name=name, kind="static", fingerprint="f00d", curve=[],
+                                       metrics={"ndcg@10": 0.5, "queries": 40}, base="random weights")

@@ -202,3 +202,81 @@ def test_export_triplets_formats(client: Any) -> None:
 def test_stats(client: Any) -> None:
     body = client.get("/api/stats").get_json()
     assert body["total_nodes"] == 13 and body["nodes"]["Note"] == 4
+
+
+def test_promote_makes_a_model_the_one_search_uses_and_refuses_what_it_cannot(client: Any, app: Any,
+                                                                                 settings: Any) -> None:
+    from tests.web.graph_fixture import static_model, write_graph
+
+    record = static_model(settings.db, "tiny")
+    assert_error(client.post("/api/models/promote", json={"name": "nope"}), 404, "no model 'nope'")
+    assert_error(client.post("/api/models/promote", json={"name": "../../etc"}), 404, "bad model name")
+    assert_error(client.post("/api/models/promote", json={}), 400, "name")
+    assert_error(client.post("/api/models/promote", data="name=tiny",
+                             content_type="application/x-www-form-urlencoded"), 415, "application/json")
+    assert_error(client.post("/api/models/promote", json={"name": "tiny"},
+                             headers={"Origin": "http://evil.example"}), 403)
+    workspace = app.extensions["kg"].workspace
+    assert workspace.registry().promoted() is None  # none of those promoted anything
+    # the workspace has no graph yet: the index cannot be re-embedded, so the promotion is undone
+    assert_error(client.post("/api/models/promote", json={"name": "tiny"}), 503, "no graph")
+    assert workspace.registry().promoted() is None
+    write_graph(settings.db)
+    done = client.post("/api/models/promote", json={"name": "tiny"})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["promoted"] == "tiny" and done.get_json()["index"]["embedded"] > 0
+    assert workspace.registry().promoted() == record.path
+    assert workspace.encoder().path == record.path.resolve()
+    assert client.get("/models?format=json").get_json()["models"][0]["promoted"] is True
+
+
+def test_graph_overview_folds_sections_and_definitions_into_notes_and_files(client: Any) -> None:
+    data = client.get("/api/graph").get_json()
+    assert data["mode"] == "overview"
+    kinds = {n["kind"] for n in data["nodes"]}
+    assert kinds <= {"Note", "File"} and kinds == {"Note", "File"}
+    edges = {(e["src"], e["dst"], e["kind"]) for e in data["edges"]}
+    retry_note, code = "note:vault/Retry and Backoff.md", "file:code/resilience.py"
+    assert ("note:vault/Home.md", retry_note, "LINKS_TO") in edges
+    # the Jitter section's mentions of the file and of `retry` inside it: one weighted edge note → file
+    mention = next(e for e in data["edges"] if (e["src"], e["dst"], e["kind"]) == (retry_note, code, "MENTIONS"))
+    assert mention["weight"] == 2
+    assert {c["key"] for c in data["clusters"]} == {"vault", "code"}
+    notes_only = client.get("/api/graph?kind=note&root=vault").get_json()
+    assert {n["kind"] for n in notes_only["nodes"]} == {"Note"} and all(n["cluster"] == "vault" for n in notes_only["nodes"])
+    tagged = client.get("/api/graph?tag=moc").get_json()
+    assert [n["id"] for n in tagged["nodes"]] == ["note:vault/Home.md"]
+    capped = client.get("/api/graph?limit=2").get_json()
+    assert capped["shown"] == 2 and capped["truncated"] and capped["total"] > 2
+    assert_error(client.get("/api/graph?kind=heading"), 400, "note or file")
+
+
+def test_graph_local_includes_a_notes_sections_links_and_grows_with_depth(client: Any) -> None:
+    retry_note = "note:vault/Retry and Backoff.md"
+    one = client.get(f"/api/graph?node={retry_note}&depth=1").get_json()
+    ids = {n["id"] for n in one["nodes"]}
+    assert one["mode"] == "local" and one["center"] == retry_note
+    # its Jitter section mentions `retry` and resilience.py: they are in the note's graph, the section is folded in
+    assert {RETRY, "file:code/resilience.py", HOME} <= ids and JITTER not in ids
+    three = client.get(f"/api/graph?node={retry_note}&depth=3").get_json()
+    assert {n["id"] for n in three["nodes"]} > ids  # Backoff.delay, called by retry, is two hops out
+    from urllib.parse import quote
+
+    section = client.get(f"/api/graph?node={quote(JITTER)}").get_json()
+    assert section["center"] == retry_note  # a section's graph is its note's
+    assert_error(client.get("/api/graph?node=note:vault/Nope.md"), 404, "Nope")
+
+
+def test_graph_layout_places_every_node_and_no_two_shown_labels_collide(client: Any) -> None:
+    from web.graph_layout import label_box
+
+    for url in ("/api/graph", f"/api/graph?node={HOME}&depth=3"):
+        data = client.get(url).get_json()
+        assert all(isinstance(n["x"], float) and isinstance(n["y"], float) for n in data["nodes"])
+        shown = [label_box(n) for n in data["nodes"] if n["labelled"]]
+        assert shown, url
+        for i, a in enumerate(shown):
+            for b in shown[i + 1:]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (url, a, b)
+        if data["mode"] == "local":
+            assert next(n for n in data["nodes"] if n["id"] == HOME)["labelled"]  # the centre always says its name

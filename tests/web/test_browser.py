@@ -19,6 +19,7 @@ from web.http import node_url
 pytestmark = pytest.mark.browser
 
 HOME = "note:vault/Home.md"
+RETRY = "def:code/resilience.py::retry"
 JITTER = "heading:vault/Retry and Backoff.md#Retry and Backoff#Jitter"
 
 
@@ -190,4 +191,97 @@ def test_models_and_stats_pages(page: Any, app: Any) -> None:
     screenshot(page, "models")
     page.goto("/stats")
     screenshot(page, "stats")
+    assert page.errors == []
+
+
+def test_home_page_says_what_is_indexed_and_its_examples_search(page: Any) -> None:
+    page.goto("/")
+    home = page.locator("#home")
+    assert home.is_visible() and page.locator("#root-vault").is_visible() and page.locator("#root-code").is_visible()
+    screenshot(page, "home")
+    example = page.locator("a.example").first
+    query = example.inner_text()
+    example.click()
+    page.wait_for_selector("#result-list li.result")
+    assert page.input_value("#q") == query and not home.is_visible()
+    page.fill("#q", "")
+    assert wait_for(home.is_visible, 5)
+    assert page.errors == []
+
+
+def test_more_results_adds_ten_and_a_new_query_starts_over(page: Any) -> None:
+    page.goto("/?q=retry&k=2")
+    assert page.locator("li.result").count() == 2
+    page.click("#more-results")
+    assert wait_for(lambda: page.locator("li.result").count() > 2, 10)
+    assert "k=12" in page.url
+    page.fill("#q", "jitter")
+    assert wait_for(lambda: page.locator("#result-list[data-query=jitter]").count() == 1, 10)
+    assert "k=" not in page.url
+    assert page.errors == []
+
+
+def test_promote_button_makes_the_model_the_one_search_uses(page: Any, app: Any) -> None:
+    from tests.web.graph_fixture import static_model, write_graph
+
+    db = app.extensions["kg"].settings.db
+    write_graph(db)
+    record = static_model(db, "tiny")
+    page.goto("/models")
+    card = page.locator(f"#model-{record.name}")
+    assert "static, from random weights" in card.inner_text() and not card.locator(".badge").count()
+    with page.expect_navigation():
+        card.locator("button.promote").click()
+    assert page.locator(f"#model-{record.name}.promoted .badge").inner_text() == "promoted"
+    assert app.extensions["kg"].workspace.registry().promoted() == record.path
+    screenshot(page, "models-promoted")
+    assert page.errors == []
+
+
+NARROW_PAGES = {"narrow-home": "/", "narrow-results": "/?q=retry", "narrow-definition": node_url(RETRY),
+                "narrow-note": node_url(HOME), "narrow-console": "/console?query=MATCH+(n)+RETURN+n.id,+n.name+LIMIT+5",
+                "narrow-models": "/models", "narrow-graph": "/graph"}
+
+
+def test_every_page_fits_a_420_px_window(page: Any) -> None:
+    page.set_viewport_size({"width": 420, "height": 900})
+    for name, url in NARROW_PAGES.items():
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 420, f"{url} is {wide} px wide at 420"
+        # nothing is cut off: every element that is wider than the window scrolls inside itself
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll('main *')).filter((el) => {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.right <= 421) return false;
+            let p = el;
+            while (p && p !== document.body) {
+                const s = getComputedStyle(p);
+                if (['auto', 'scroll', 'hidden'].includes(s.overflowX) && p.getBoundingClientRect().right <= 421) return false;
+                p = p.parentElement;
+            }
+            return true;
+        }).map((el) => el.tagName + '.' + el.className).slice(0, 5)""")
+        assert cut == [], f"{url}: cut off at 420 px: {cut}"
+        screenshot(page, name)
+    assert page.errors == []
+
+
+def test_full_page_graph_overview_filters_and_local_depth(page: Any) -> None:
+    page.goto("/graph")
+    box = page.locator("#graph-full")
+    assert wait_for(lambda: box.get_attribute("data-nodes") not in (None, "0"), 20)
+    assert box.get_attribute("data-clusters") == "2"  # vault and code, as boxes
+    screenshot(page, "graph-overview")
+    whole = int(box.get_attribute("data-nodes"))
+    page.uncheck("#g-files")
+    assert wait_for(lambda: int(box.get_attribute("data-nodes")) < whole, 10)
+    assert "kind=note" in page.url
+    page.goto("/graph?node=" + HOME.replace(":", "%3A") + "&depth=1")
+    assert wait_for(lambda: box.get_attribute("data-nodes") not in (None, "0"), 20)
+    near = int(box.get_attribute("data-nodes"))
+    page.locator("#g-depth").fill("3")
+    assert wait_for(lambda: int(box.get_attribute("data-nodes")) > near, 10)
+    assert page.locator("#graph-center").inner_text() == "Home"
+    screenshot(page, "graph-local")
     assert page.errors == []

@@ -114,6 +114,8 @@ def test_console_page_runs_shows_rows_and_errors(client: Any) -> None:
     assert 'id="result-table"' in ok and 'id="result-graph-data"' in ok and "cell-rel" in ok
     data = re.search(r'id="result-graph-data">(.*?)</script>', ok, re.S).group(1)
     assert json.loads(data)["nodes"]
+    nodes_only = client.get("/console?query=MATCH+(n:Note)+RETURN+n").data.decode()
+    assert 'id="result-table"' in nodes_only and 'id="result-graph"' not in nodes_only
     write = client.get("/console?query=CREATE+(t:Tag+{id:'x'})")
     assert write.status_code == 403 and "ReadOnlyViolation" in write.data.decode()
     capped = client.get("/console?query=UNWIND+range(1,100)+AS+i+RETURN+i").data.decode()
@@ -134,12 +136,21 @@ def test_models_page_shows_metrics_and_curves(graph: Any, settings: Any) -> None
             Path(path).mkdir(parents=True)
 
     registry = Registry(settings.db / "models")
-    record = registry.add(Saveable(), kind="static", fingerprint="abc123", metrics={"mrr@10": 0.61, "accuracy": 0.9},
-                          baseline={"mrr@10": 0.52}, curve=[{"step": s, "loss": 2.0 / (s + 1)} for s in range(50)])
+    record = registry.add(Saveable(), kind="static", fingerprint="abc123", base="random weights",
+                          metrics={"mrr@10": 0.61, "accuracy": 0.9, "queries": 115.0, "ndcg_gain": 0.066,
+                                   "ndcg_gain_low": 0.044, "ndcg_gain_high": 0.087},
+                          baseline={"mrr@10": 0.52, "queries": 115, "model": "current (all-MiniLM-L6-v2)"},
+                          curve=[{"step": s, "loss": 2.0 / (s + 1)} for s in range(50)])
+    other = registry.add(Saveable(), kind="finetune", fingerprint="abc124", base="all-MiniLM-L6-v2", metrics={}, curve=[])
     registry.promote(record.name)
     client = create_app(settings, workspace=Workspace(settings), store=graph.store, roots=graph.roots).test_client()
     html = client.get("/models").data.decode()
-    assert record.name in html and "promoted" in html and "0.6100" in html and "0.5200" in html
+    assert record.name in html and "promoted" in html and ">0.610<" in html and ">0.520<" in html
+    assert ">115<" in html and "115.0" not in html  # counts read as counts
+    assert "static, from random weights" in html and "fine-tuned from all-MiniLM-L6-v2" in html
+    assert "+0.066 against current (all-MiniLM-L6-v2) (95% interval +0.044 to +0.087) on 115 held-out" in html
+    # only the model that is not promoted has a Promote button
+    assert html.count('class="promote"') == 1 and f'data-name="{other.name}"' in html
     assert '<svg class="chart"' in html and "<polyline" in html
     twin = client.get("/models?format=json").get_json()
     assert twin["models"][0]["metrics"]["mrr@10"] == 0.61 and len(twin["models"][0]["curve"]) == 50
@@ -155,3 +166,29 @@ def test_results_and_pages_open_in_obsidian_and_the_editor(client: Any, graph: A
     code = graph.roots["code"]
     assert f'href="vscode://file{quote(str(code / "resilience.py"), safe="/:")}:4"' in page
     assert "obsidian://" not in page.split('class="node-id"')[1].split("</p>")[0], "code opens in the editor only"
+
+
+def test_the_home_page_says_what_is_indexed_with_example_queries_that_work(client: Any, graph: Any) -> None:
+    home = client.get("/?format=json").get_json()["home"]
+    roots = {r["name"]: r for r in home["roots"]}
+    assert set(roots) == set(graph.roots)
+    assert roots["vault"]["counts"]["notes"] >= 3 and roots["code"]["counts"]["functions"] >= 1
+    assert roots["vault"]["folder"] == str(graph.roots["vault"].resolve())
+    assert home["examples"], "the example graph has referenced notes and definitions to suggest"
+    for example in home["examples"]:
+        found = client.get(f"/api/search?q={example['query']}&k=3").get_json()["results"]
+        assert example["id"] in [r["id"] for r in found], example
+    html = client.get("/").data.decode()
+    assert "What is indexed" in html and 'id="root-vault"' in html and 'class="example"' in html
+    assert re.search(r'<section id="home"[^>]*hidden', client.get("/?q=retry").data.decode())  # shown when the query is cleared
+
+
+def test_more_results_asks_for_ten_more_and_nonsense_gets_no_good_match(client: Any) -> None:
+    first = client.get("/search?q=retry&k=2&partial=1").data.decode()
+    assert len(re.findall(r'<li class="result"', first)) == 2
+    more = re.search(r'id="more-results" href="([^"]+)"', first)
+    assert more and "k=12" in more.group(1) and "q=retry" in more.group(1)
+    page = client.get(more.group(1).replace("&amp;", "&")).data.decode()
+    assert len(re.findall(r'<li class="result"', page)) > 2
+    nothing = client.get("/search?q=zzzqqq+xxyyzz&partial=1").data.decode()
+    assert 'id="no-match"' in nothing and "No good match" in nothing

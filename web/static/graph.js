@@ -44,6 +44,76 @@ window.kgGraph = (function () {
     return cy;
   }
 
+  const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+                   "#ff9da7", "#9c755f", "#8cd17d", "#499894", "#d37295"];
+
+  /**
+   * The full-page graph (/api/graph's answer, laid out by the server: x, y, size, font,
+   * labelled). In the overview nodes are coloured by folder cluster, notes round and files
+   * square; only the labels that do not collide are shown until the reader zooms in.
+   * Clicking a node centres the local graph on it.
+   */
+  function drawClustered(container, data, options) {
+    options = options || {};
+    container.textContent = "";
+    if (!window.cytoscape) { container.textContent = "cytoscape.js is missing"; return null; }
+    const overview = data.mode === "overview";
+    const colourOf = {};
+    data.clusters.forEach((c, i) => { colourOf[c.key] = PALETTE[i % PALETTE.length]; });
+    const elements = data.nodes.map((n) => ({ group: "nodes", position: { x: n.x, y: n.y }, data: {
+      id: n.key, nodeId: n.id, kind: n.kind, label: shorten(n.label || n.id), shown: n.labelled ? shorten(n.label || n.id) : "",
+      colour: overview ? colourOf[n.cluster] || "#888" : COLOURS[n.kind] || "#888", size: n.size, font: n.font,
+      shape: n.kind === "Note" ? "ellipse" : "round-rectangle", center: n.id === data.center ? 1 : 0 } }));
+    if (overview && data.clusters.length > 1) {
+      data.clusters.filter((c) => c.x !== undefined).forEach((c) => elements.push({ group: "nodes",
+        position: { x: c.x, y: c.y }, selectable: false, grabbable: false,
+        data: { id: "cluster:" + c.key, caption: c.label, colour: colourOf[c.key] } }));
+    }
+    data.edges.forEach((e, i) => elements.push({ group: "edges", data: {
+      id: "e" + i, source: e.src, target: e.dst, kind: e.kind, weight: e.weight || 1 } }));
+    const cy = cytoscape({
+      container, elements, wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 4, layout: { name: "preset", fit: true, padding: 16 },
+      style: [
+        { selector: "node[nodeId]", style: {
+          "background-color": "data(colour)", shape: "data(shape)", label: "data(shown)", color: "#333",
+          width: "data(size)", height: "data(size)", "font-size": "data(font)", "text-valign": "bottom",
+          "text-margin-y": 2, "text-background-color": "#fff", "text-background-opacity": 0.8,
+          "text-background-padding": 1, "border-width": 1, "border-color": "#fff" } },
+        { selector: "node.all-labels[nodeId]", style: { label: "data(label)" } },
+        { selector: "node[caption]", style: { label: "data(caption)", "background-opacity": 0, width: 1, height: 1,
+          "font-size": 15, "font-weight": "bold", color: "data(colour)", "text-valign": "center", events: "no" } },
+        { selector: "node[center = 1]", style: { "border-width": 3, "border-color": "#222", "font-weight": "bold", label: "data(label)" } },
+        { selector: "edge", style: { width: "mapData(weight, 1, 10, 0.6, 3)", "line-color": "#c4c4c4",
+          "target-arrow-color": "#c4c4c4", "target-arrow-shape": "triangle", "arrow-scale": 0.5,
+          "curve-style": "straight", opacity: 0.55 } },
+      ],
+    });
+    const fitted = cy.zoom();
+    cy.on("zoom", () => cy.nodes("[nodeId]").toggleClass("all-labels", cy.zoom() > fitted * 1.8));
+    cy.on("tap", "node[nodeId]", (event) => {
+      const depth = document.getElementById("g-depth");
+      window.location.assign("/graph?node=" + encodeURIComponent(event.target.data("nodeId")) +
+                             "&depth=" + (depth ? depth.value : 1));
+    });
+    container.dataset.nodes = String(data.nodes.length);
+    container.dataset.clusters = String(overview ? data.clusters.length : 0);
+    container.dataset.labelled = String(data.nodes.filter((n) => n.labelled).length);
+    if (options.legend) {
+      if (overview) clusterLegend(options.legend, data.clusters); else legend(options.legend, data.nodes);
+    }
+    return cy;
+  }
+
+  function clusterLegend(target, clusters) {
+    target.textContent = "";
+    clusters.forEach((c) => {
+      const item = document.createElement("span");
+      item.className = "legend-item cluster-" + (clusters.indexOf(c) % PALETTE.length);
+      item.textContent = c.label;
+      target.appendChild(item);
+    });
+  }
+
   function legend(target, nodes) {
     target.textContent = "";
     const kinds = Array.from(new Set(nodes.map((n) => n.kind))).sort();
@@ -60,5 +130,5 @@ window.kgGraph = (function () {
     return text.length > 28 ? text.slice(0, 26) + "…" : text;
   }
 
-  return { draw, COLOURS };
+  return { draw, drawClustered, COLOURS };
 })();

@@ -30,6 +30,8 @@
     if (controller) controller.abort();
     controller = new AbortController();
     history.replaceState(null, "", query.get("q") ? "/?" + query.toString() : "/");
+    const home = document.getElementById("home");
+    if (home) home.hidden = Boolean(query.get("q"));
     if (!query.get("q")) {
       box.innerHTML = "";
       shown = query.toString();
@@ -93,8 +95,9 @@
     all[index].scrollIntoView({ block: "nearest" });
   }
 
+  const more = document.getElementById("f-k");
   const debounced = kg.debounce(refresh, 200);
-  input.addEventListener("input", debounced);
+  input.addEventListener("input", () => { more.value = ""; debounced(); });
   form.addEventListener("change", debounced);
   form.addEventListener("submit", (event) => {
     // Enter opens the selected result, else the top one of the results on screen for this query.
@@ -116,6 +119,12 @@
     }
   });
   box.addEventListener("click", (event) => {
+    if (event.target.id === "more-results") {  // the same search, ten more results
+      event.preventDefault();
+      more.value = event.target.dataset.k;
+      refresh();
+      return;
+    }
     const link = event.target.closest("a.result-title");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();

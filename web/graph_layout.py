@@ -1,0 +1,113 @@
+"""Positions and label choice for the full-page graph, computed once on the server.
+
+The browser draws what it is given (cytoscape's ``preset`` layout), so the picture is the
+same on every load and labels never pile up:
+
+- Each folder cluster starts around its own point on a circle, held together by an
+  undrawn anchor node linked to each of its members; a force layout (networkx's
+  Fruchterman-Reingold, seeded) then pulls linked nodes together, so clusters stay
+  grouped and sit near the clusters they link to. The cluster's caption goes where its
+  anchor ends up. Nodes with no edge at all are left out of the overview (counted in
+  ``unlinked``): drawn, they only push the rest into a corner.
+- Labels are chosen greedily, best connected first: a node's label is shown only when its
+  box does not overlap a label already shown (at the size the view is first drawn). The
+  others appear when the reader zooms in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import networkx as nx
+
+WIDTH, HEIGHT = 1200.0, 800.0
+CHAR_WIDTH = 0.58  # of the font size: the average glyph of the UI font
+CAPTION = 15.0  # px: a cluster's caption
+
+
+def font_size(degree: int, top: int) -> float:
+    """Label size in px: 10 for the least connected, up to 16 for the best."""
+    return 10.0 + 6.0 * (math.sqrt(degree / top) if top else 0.0)
+
+
+def _jitter(key: str) -> tuple[float, float]:
+    digest = hashlib.sha256(key.encode()).digest()
+    return digest[0] / 255.0 - 0.5, digest[1] / 255.0 - 0.5
+
+
+def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -> dict[str, Any]:
+    """Add ``x``, ``y`` (px), ``size`` and ``labelled`` to every node of a graph view's JSON
+    (``GraphView.as_json``); clusters get ``x``, ``y`` for their caption. Returns ``data``."""
+    if data.get("mode") == "overview":
+        linked = {e["src"] for e in data["edges"]} | {e["dst"] for e in data["edges"]}
+        data["unlinked"] = sum(1 for n in data["nodes"] if n["key"] not in linked)
+        data["nodes"] = [n for n in data["nodes"] if n["key"] in linked]
+        data["shown"] = len(data["nodes"])
+    nodes = data["nodes"]
+    if not nodes:
+        return data
+    clusters = [c["key"] for c in data.get("clusters", [])] or [""]
+    spot = {c: (math.cos(2 * math.pi * i / len(clusters)), math.sin(2 * math.pi * i / len(clusters)))
+            for i, c in enumerate(clusters)}
+    if len(clusters) == 1:
+        spot = {clusters[0]: (0.0, 0.0)}
+    graph = nx.Graph()
+    start = {}
+    for n in nodes:
+        cx, cy = spot.get(n.get("cluster", ""), (0.0, 0.0))
+        jx, jy = _jitter(n["key"])
+        graph.add_node(n["key"])
+        start[n["key"]] = (cx + 0.6 * jx, cy + 0.6 * jy)
+    for e in data["edges"]:
+        if e["src"] != e["dst"]:
+            w = math.log1p(e.get("weight", 1))
+            if graph.has_edge(e["src"], e["dst"]):
+                graph[e["src"]][e["dst"]]["weight"] += w
+            else:
+                graph.add_edge(e["src"], e["dst"], weight=w)
+    anchors = {}
+    if len(clusters) > 1:
+        for c in clusters:
+            anchors[c] = f"\0cluster:{c}"
+            start[anchors[c]] = spot[c]
+        for n in nodes:
+            graph.add_edge(n["key"], anchors[n.get("cluster", clusters[0])], weight=0.8)
+    if data.get("center") in start:
+        start[data["center"]] = (0.0, 0.0)
+    pos = nx.spring_layout(graph, pos=start, k=1.6 / math.sqrt(max(1, len(nodes))), iterations=80, seed=7,
+                           weight="weight")
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    scale = min((width - 120) / ((x1 - x0) or 1.0), (height - 80) / ((y1 - y0) or 1.0))
+    top = max((n.get("degree", 0) for n in nodes), default=0)
+    for n in nodes:
+        x, y = pos[n["key"]]
+        n["x"], n["y"] = round(60 + (x - x0) * scale, 1), round(40 + (y - y0) * scale, 1)
+        n["size"] = round(10 + 22 * (math.sqrt(n.get("degree", 0) / top) if top else 0.0), 1)
+        n["font"] = round(font_size(n.get("degree", 0), top), 1)
+    placed: list[tuple[float, float, float, float]] = []
+    for c in data.get("clusters", []):
+        if c["key"] in anchors:
+            x, y = pos[anchors[c["key"]]]
+            c["x"], c["y"] = round(60 + (x - x0) * scale, 1), round(40 + (y - y0) * scale, 1)
+            half = CHAR_WIDTH * CAPTION * len(c["label"]) / 2
+            placed.append((c["x"] - half, c["y"] - CAPTION * 0.65, c["x"] + half, c["y"] + CAPTION * 0.65))
+    _place_labels(nodes, data.get("center", ""), placed)
+    return data
+
+
+def label_box(n: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) a node's label takes, centred below the node."""
+    text_w = CHAR_WIDTH * n["font"] * len(str(n.get("label", "")))
+    top = n["y"] + n["size"] / 2 + 2
+    return n["x"] - text_w / 2, top, n["x"] + text_w / 2, top + 1.25 * n["font"]
+
+
+def _place_labels(nodes: list[dict[str, Any]], center: str, placed: list[tuple[float, float, float, float]]) -> None:
+    for n in sorted(nodes, key=lambda n: (n["key"] != center, -n.get("degree", 0), n["key"])):
+        box = label_box(n)
+        n["labelled"] = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+        if n["labelled"]:
+            placed.append(box)
