@@ -97,7 +97,8 @@ GRAPH_KINDS = {"note": "Note", "file": "File"}
 
 def graph_view(svc: Services) -> dict[str, Any]:
     """The graph page's data: the overview of a root (``root``, ``kind``, ``tag``, ``folder``,
-    ``limit``), or with ``node`` the local graph around it (``depth`` 1..3).
+    ``limit``), or with ``node`` the local graph around it (``depth`` 1..3), laid out for a
+    box of ``w`` × ``h`` px.
 
     Raises:
         ConfigError: a kind other than note or file.
@@ -108,9 +109,10 @@ def graph_view(svc: Services) -> dict[str, Any]:
 
     view = svc.searcher.refresh()
     node = (request.args.get("node") or "").strip()
+    size = {"width": float(int_arg("w", 1200, 200, 4000)), "height": float(int_arg("h", 800, 200, 4000))}
     if node:
         depth = int_arg("depth", 1, 1, graphview.MAX_DEPTH)
-        return {"mode": "local", "depth": depth, **layout(graphview.local(view, node, depth).as_json())}
+        return {"mode": "local", "depth": depth, **layout(graphview.local(view, node, depth).as_json(), **size)}
     kinds = []
     for name in list_arg("kind"):
         if name.lower() not in GRAPH_KINDS:
@@ -119,7 +121,7 @@ def graph_view(svc: Services) -> dict[str, Any]:
     drawn = graphview.overview(view, root=request.args.get("root") or None, kinds=kinds or None,
                                tags=list_arg("tag") or None, folder=request.args.get("folder") or "",
                                limit=int_arg("limit", 400, 1, 2000))
-    return {"mode": "overview", **layout(drawn.as_json())}
+    return {"mode": "overview", **layout(drawn.as_json(), **size)}
 
 
 def query_terms(query: str, result: dict[str, Any]) -> list[str]:

@@ -88,14 +88,21 @@ def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -
         n["size"] = round(10 + 22 * (math.sqrt(n.get("degree", 0) / top) if top else 0.0), 1)
         n["font"] = round(font_size(n.get("degree", 0), top), 1)
     placed: list[tuple[float, float, float, float]] = []
-    for c in data.get("clusters", []):
+    _place_labels(nodes, data.get("center", ""), placed)
+    for c in data.get("clusters", []):  # a folder's caption where its anchor ended, unless a label is there
         if c["key"] in anchors:
             x, y = pos[anchors[c["key"]]]
             c["x"], c["y"] = round(60 + (x - x0) * scale, 1), round(40 + (y - y0) * scale, 1)
             half = CHAR_WIDTH * CAPTION * len(c["label"]) / 2
-            placed.append((c["x"] - half, c["y"] - CAPTION * 0.65, c["x"] + half, c["y"] + CAPTION * 0.65))
-    _place_labels(nodes, data.get("center", ""), placed)
+            box = (c["x"] - half, c["y"] - CAPTION * 0.65, c["x"] + half, c["y"] + CAPTION * 0.65)
+            c["labelled"] = not any(_overlap(box, b) for b in placed)
+            if c["labelled"]:
+                placed.append(box)
     return data
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def label_box(n: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -108,6 +115,6 @@ def label_box(n: dict[str, Any]) -> tuple[float, float, float, float]:
 def _place_labels(nodes: list[dict[str, Any]], center: str, placed: list[tuple[float, float, float, float]]) -> None:
     for n in sorted(nodes, key=lambda n: (n["key"] != center, -n.get("degree", 0), n["key"])):
         box = label_box(n)
-        n["labelled"] = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+        n["labelled"] = not any(_overlap(box, b) for b in placed)
         if n["labelled"]:
             placed.append(box)

@@ -157,6 +157,8 @@ def _paths() -> dict[str, Any]:
                        "The best connected this many (overview; clamped to 1..2000)."),
                 _param("node", STRING, "A node id: its local graph instead of the overview."),
                 _param("depth", {"type": "integer", "minimum": 1, "maximum": 3}, "Hops from the node (clamped to 1..3)."),
+                _param("w", {"type": "integer", "minimum": 200, "maximum": 4000}, "Width to lay out for, px (clamped)."),
+                _param("h", {"type": "integer", "minimum": 200, "maximum": 4000}, "Height to lay out for, px (clamped)."),
             ],
             "responses": _responses(_ok("nodes, edges, clusters", {
                 "mode": {"enum": ["overview", "local"]}, **NODES_EDGES, "clusters": {"type": "array"},

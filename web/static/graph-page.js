@@ -20,7 +20,10 @@
     const params = query();
     history.replaceState(null, "", "/graph?" + params.toString());
     try {
-      const response = await fetch("/api/graph?" + params.toString(), { credentials: "same-origin" });
+      const size = new URLSearchParams(params);  // laid out for this box, so labels are chosen at the size drawn
+      size.set("w", String(Math.max(200, box.clientWidth)));
+      size.set("h", String(Math.max(200, box.clientHeight)));
+      const response = await fetch("/api/graph?" + size.toString(), { credentials: "same-origin" });
       const data = await response.json();
       if (!data.ok) throw new Error(data.error);
       kgGraph.drawClustered(box, data, { legend: document.getElementById("graph-legend") });

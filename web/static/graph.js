@@ -65,7 +65,7 @@ window.kgGraph = (function () {
       colour: overview ? colourOf[n.cluster] || "#888" : COLOURS[n.kind] || "#888", size: n.size, font: n.font,
       shape: n.kind === "Note" ? "ellipse" : "round-rectangle", center: n.id === data.center ? 1 : 0 } }));
     if (overview && data.clusters.length > 1) {
-      data.clusters.filter((c) => c.x !== undefined).forEach((c) => elements.push({ group: "nodes",
+      data.clusters.filter((c) => c.labelled).forEach((c) => elements.push({ group: "nodes",
         position: { x: c.x, y: c.y }, selectable: false, grabbable: false,
         data: { id: "cluster:" + c.key, caption: c.label, colour: colourOf[c.key] } }));
     }
