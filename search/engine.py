@@ -210,6 +210,23 @@ def _path_kept(item: Item, paths: Sequence[str] | None, exclude_tests: bool) -> 
     return False
 
 
+def _fold_titles(view: _View, ranked: list[_Hit]) -> list[_Hit]:
+    """A note and its title heading (a top-level heading that repeats the note's title: the
+    section that is the whole note) are one result: the better scored of the two stays."""
+    seen: set[str] = set()
+    out = []
+    for hit in ranked:
+        item = view.items[hit.id]
+        key = hit.id
+        if (item.kind == "Heading" and item.hpath == item.heading
+                and item.heading.strip().casefold() == item.title.strip().casefold()):
+            key = view.graph.parent.get(hit.id, hit.id)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
+
+
 class Searcher:
     """Answers queries over a SearchIndex, with the graph for expansion.
 
@@ -577,6 +594,8 @@ class Searcher:
         learned = self.ranker() is not None  # the ranker weighs grain and evidence itself
         dropped = dedupe(scores, view.graph, cfg.dedupe_ratio) if cfg.dedupe and not learned else set()
         ranked = sorted((hits[i] for i in scores if i not in dropped), key=lambda h: (-h.score, h.id))
+        if cfg.dedupe:
+            ranked = _fold_titles(view, ranked)
         ranked = ranked[:max(0, int(k))]
         if not cfg.cutoff or not ranked:
             return ranked

@@ -103,3 +103,33 @@ def test_a_different_encoder_than_the_index_is_refused(store: LadybugStore, inde
 def test_empty_query_gives_no_results(searcher: Searcher) -> None:
     assert searcher.search("   ") == []
     assert file_id("app", "utils/users.py")  # ids are plain strings
+
+
+def test_a_note_and_its_title_heading_are_one_result(tmp_path) -> None:
+    """`# Search` at the top of Search.md is the whole note: the list shows one of the two."""
+    from kg.model import Edge, EdgeKind, Node, NodeKind
+    from search.rank import Ranker
+
+    body = "Hybrid search over notes and code: BM25 and vectors, fused, then expanded over the graph."
+    note = Node(id=note_id("docs", "Search.md"), kind=NodeKind.NOTE, name="Search", root="docs",
+                path="Search.md", text=f"# Search\n\n{body}")
+    title = Node(id=heading_id("docs", "Search.md", ["Search"]), kind=NodeKind.HEADING, name="Search",
+                 root="docs", path="Search.md", text=f"Search\n{body}", heading="Search")
+    other = Node(id=note_id("docs", "Training.md"), kind=NodeKind.NOTE, name="Training", root="docs",
+                 path="Training.md", text="# Training\n\nTrain an encoder; search with it to judge it.")
+    store = LadybugStore.open(tmp_path / "graph")
+    store.migrate()
+    store.upsert_nodes([note, title, other])
+    store.upsert_edges([Edge(note.id, EdgeKind.CONTAINS, title.id, NodeKind.NOTE, NodeKind.HEADING)])
+    index = SearchIndex.open(tmp_path / "search")
+    encoder = tiny_encoder()
+    index.sync(store, encoder)
+    learned = SearchConfig(cutoff=False, ranker=Ranker(dict(Ranker.load().weights)))  # for any encoder
+    for config in (SearchConfig(cutoff=False), learned):
+        ids = _ids(Searcher(store, index, encoder, config).search("hybrid search bm25 vectors"))
+        assert len({note.id, title.id} & set(ids)) == 1, ids
+        assert other.id in ids  # only the duplicate goes
+    undeduped = _ids(Searcher(store, index, encoder, learned.with_(dedupe=False)).search("hybrid search bm25 vectors"))
+    assert {note.id, title.id} <= set(undeduped)
+    index.close()
+    store.close()
