@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kg.errors import SearchError, StoreUnavailable
+from kg.errors import ConfigError, KgError, ModelError, SearchError, StoreUnavailable
 from kg.layout import Layout
 from kg.settings import Settings
 from kg.store.base import GraphStore
@@ -112,31 +112,43 @@ class Workspace:
             self._searchers.clear()
 
     def promote(self, name: str) -> tuple[Any, dict[str, Any]]:
-        """Make the registered model ``name`` the one search uses, and re-embed the index with it
-        now (vectors it already made, when it was judged, are reused): searches meanwhile answer
-        from the view they have.
+        """Make the registered model ``name`` the one search uses: the index is re-embedded with
+        it first (vectors made when it was judged are reused) while searches go on with the
+        current model and view; only then is it recorded as promoted and swapped in.
 
         Returns:
             The model's record and the index sync's summary.
 
         Raises:
             ModelNotFound: no such model.
-            ModelError: it cannot be loaded (the promotion is undone).
+            ConfigError: ``KG_MODEL`` names the model to use, so a promotion would not count.
+            ModelError, StoreUnavailable: it cannot be loaded, or there is no graph to embed
+                (nothing is promoted).
         """
-        with self.write_lock:
+        from embed.encoder import load_encoder
+
+        if self.settings.model:
+            raise ConfigError(f"KG_MODEL (--model) is set to {self.settings.model}: search uses that model, "
+                              "not the promoted one; unset it to promote")
+        with self.write_lock, contextlib.ExitStack() as held:
             registry = self.registry()
-            before = registry.promoted_record()
-            record = registry.promote(name)
-            self.reload_encoder()
+            record = registry.get(name)
             try:
-                summary = self.sync_index()
-            except Exception:
-                if before is not None:
-                    registry.promote(before.name)
-                else:
-                    registry.unpromote()
-                self.reload_encoder()
+                encoder = load_encoder(record.path, device=self.settings.device or None)
+            except KgError:
                 raise
+            except Exception as exc:  # a broken model folder is the user's to hear about
+                raise ModelError(f"cannot load model {name!r} from {record.path}: {exc}") from exc
+            with self._lock:
+                searchers = list(self._searchers.values())
+            for searcher in searchers:  # they keep answering from the view they have
+                held.enter_context(searcher.updating(reload=False))
+            summary: dict[str, Any] = self.index().sync(self.store(), encoder).as_dict()
+            record = registry.promote(name)
+            with self._lock:
+                self._encoder = encoder
+                self._searchers.clear()
+            self._index_synced = True
             return record, summary
 
     def searcher(self, config: str | None = None) -> Any:

@@ -170,13 +170,6 @@ class Registry:
         log.info("promoted model %s", name)
         return record
 
-    def unpromote(self) -> None:
-        """Search goes back to the general model (nothing is promoted)."""
-        index = self._index()
-        if index.pop("promoted", None) is not None:
-            index["promoted_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            _write_json(self.path / INDEX, index)
-
     def promoted(self) -> Path | None:
         """The promoted model's folder (a sentence-transformers directory), or None."""
         name = self._index().get("promoted")

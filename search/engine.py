@@ -253,7 +253,8 @@ class Searcher:
         self._lock = threading.Lock()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._stems: OrderedDict[str, frozenset[str]] = OrderedDict()  # node id → token stems
-        self._examples: tuple[tuple[int, int], list[dict[str, str]]] | None = None
+        self._examples: tuple[tuple[int, int, int], list[dict[str, str]]] | None = None
+        self._retired = False  # replaced after a promotion: keeps its last view (see ``updating``)
         # At most this many searches at once (the others wait their turn), so that a server's
         # writer (an ingest, the watcher) still gets its share of the interpreter under load.
         self._turns = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
@@ -267,7 +268,7 @@ class Searcher:
         first load is waited for), so searches keep answering while the graph changes.
         """
         view = self._view
-        if view is not None and not force and view.generation == self.index.generation:
+        if view is not None and not force and (self._retired or view.generation == self.index.generation):
             return view
         if view is not None and not force and not self._lock.acquire(blocking=False):
             return view  # another thread is loading the new view
@@ -284,15 +285,19 @@ class Searcher:
 
     @contextmanager
     def updating(self, edges_put: Sequence[Any] = (), edges_gone: Sequence[tuple[str, str, str]] = (),
-                 touched: Collection[str] | None = None) -> Iterator[None]:
+                 touched: Collection[str] | None = None, *, reload: bool = True) -> Iterator[None]:
         """Around a sync of the index by this process: searches meanwhile keep the view they
         have; afterwards the view is reloaded with its graph patched by the edges that changed
         (not read again from the store), and with only the ``touched`` nodes' display data read
-        again (None: all of it).
+        again (None: all of it). ``reload=False``: this searcher is being replaced (its encoder
+        is no longer the index's): searches that still hold it answer from the view it has.
         """
         with self._lock:
             yield
             old = self._view
+            if not reload:
+                self._retired = old is not None
+                return
             if old is None:
                 return
             if touched is None:
@@ -391,7 +396,7 @@ class Searcher:
         """
         view = self.refresh()
         cached = self._examples
-        if cached is not None and cached[0] == (view.generation, per_root):
+        if cached is not None and cached[0] == (view.generation, per_root, tries):
             return list(cached[1])
         referenced: dict[str, list[tuple[int, str]]] = {}
         for node_id, item in view.items.items():
@@ -419,7 +424,7 @@ class Searcher:
                     found += 1
                 if found >= per_root:
                     break
-        self._examples = ((view.generation, per_root), out)
+        self._examples = ((view.generation, per_root, tries), out)
         return list(out)
 
     def ranker(self) -> Ranker | None:

@@ -95,24 +95,25 @@ def home(svc: Services) -> dict[str, Any]:
 GRAPH_KINDS = {"note": "Note", "file": "File"}
 
 
-def graph_view(svc: Services) -> dict[str, Any]:
+def graph_view(svc: Services, *, laid_out: bool = True) -> dict[str, Any]:
     """The graph page's data: the overview of a root (``root``, ``kind``, ``tag``, ``folder``,
     ``limit``), or with ``node`` the local graph around it (``depth`` 1..3), laid out for a
-    box of ``w`` × ``h`` px.
+    box of ``w`` × ``h`` px (``laid_out``: with positions and labels, else counts only).
 
     Raises:
         ConfigError: a kind other than note or file.
         NodeNotFound: ``node`` is not indexed.
     """
     from search import graphview
-    from web.graph_layout import layout
+    from web.graph_layout import drop_unlinked, layout
 
     view = svc.searcher.refresh()
     node = (request.args.get("node") or "").strip()
     size = {"width": float(int_arg("w", 1200, 200, 4000)), "height": float(int_arg("h", 800, 200, 4000))}
     if node:
         depth = int_arg("depth", 1, 1, graphview.MAX_DEPTH)
-        return {"mode": "local", "depth": depth, **layout(graphview.local(view, node, depth).as_json(), **size)}
+        drawn = {"mode": "local", "depth": depth, **graphview.local(view, node, depth).as_json()}
+        return layout(drawn, **size) if laid_out else drawn
     kinds = []
     for name in list_arg("kind"):
         if name.lower() not in GRAPH_KINDS:
@@ -120,8 +121,9 @@ def graph_view(svc: Services) -> dict[str, Any]:
         kinds.append(GRAPH_KINDS[name.lower()])
     drawn = graphview.overview(view, root=request.args.get("root") or None, kinds=kinds or None,
                                tags=list_arg("tag") or None, folder=request.args.get("folder") or "",
-                               limit=int_arg("limit", 400, 1, 2000))
-    return {"mode": "overview", **layout(drawn.as_json(), **size)}
+                               limit=int_arg("limit", 400, 1, graphview.MAX_OVERVIEW))
+    data = drop_unlinked({"mode": "overview", **drawn.as_json()})
+    return layout(data, **size) if laid_out else data
 
 
 def query_terms(query: str, result: dict[str, Any]) -> list[str]:
@@ -238,8 +240,8 @@ def promote_model(svc: Services, body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError('give "name": the model to promote (see /models)')
-    if svc.workspace is None:
-        raise StoreUnavailable("this app was built without a workspace: promote with `kg models promote`")
+    if svc.workspace is None or svc.registry is None:
+        raise StoreUnavailable("no model registry here (training is not installed, or the app has no workspace)")
     record, summary = svc.workspace.promote(name.strip())
     return {"promoted": record.name, "index": {k: summary.get(k) for k in ("embedded", "from_cache", "seconds")}}
 

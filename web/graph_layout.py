@@ -4,11 +4,12 @@ The browser draws what it is given (cytoscape's ``preset`` layout), so the pictu
 same on every load and labels never pile up:
 
 - Each folder cluster starts around its own point on a circle, held together by an
-  undrawn anchor node linked to each of its members; a force layout (networkx's
-  Fruchterman-Reingold, seeded) then pulls linked nodes together, so clusters stay
+  undrawn anchor node linked to each of its members; a force layout (Fruchterman-Reingold,
+  from fixed starting points, so deterministic) then pulls linked nodes together, so clusters stay
   grouped and sit near the clusters they link to. The cluster's caption goes where its
-  anchor ends up. Nodes with no edge at all are left out of the overview (counted in
-  ``unlinked``): drawn, they only push the rest into a corner.
+  anchor ends up. Nodes with no edge at all are left out of an overview that has linked
+  ones (``drop_unlinked``, counted in ``unlinked``): drawn, they only push the rest into a
+  corner.
 - Labels are chosen greedily, best connected first: a node's label is shown only when its
   box does not overlap a label already shown (at the size the view is first drawn). The
   others appear when the reader zooms in.
@@ -20,7 +21,7 @@ import hashlib
 import math
 from typing import Any
 
-import networkx as nx
+import numpy as np
 
 WIDTH, HEIGHT = 1200.0, 800.0
 CHAR_WIDTH = 0.58  # of the font size: the average glyph of the UI font
@@ -37,14 +38,21 @@ def _jitter(key: str) -> tuple[float, float]:
     return digest[0] / 255.0 - 0.5, digest[1] / 255.0 - 0.5
 
 
+def drop_unlinked(data: dict[str, Any]) -> dict[str, Any]:
+    """Leave out the nodes of a graph view's JSON that have no edge, counted in ``unlinked``,
+    unless none has one (a tag or folder whose notes don't link each other still shows
+    them). Returns ``data``."""
+    linked = {e["src"] for e in data["edges"]} | {e["dst"] for e in data["edges"]}
+    kept = [n for n in data["nodes"] if n["key"] in linked]
+    data["unlinked"] = len(data["nodes"]) - len(kept) if kept else 0
+    if kept:
+        data["nodes"], data["shown"] = kept, len(kept)
+    return data
+
+
 def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -> dict[str, Any]:
     """Add ``x``, ``y`` (px), ``size`` and ``labelled`` to every node of a graph view's JSON
     (``GraphView.as_json``); clusters get ``x``, ``y`` for their caption. Returns ``data``."""
-    if data.get("mode") == "overview":
-        linked = {e["src"] for e in data["edges"]} | {e["dst"] for e in data["edges"]}
-        data["unlinked"] = sum(1 for n in data["nodes"] if n["key"] not in linked)
-        data["nodes"] = [n for n in data["nodes"] if n["key"] in linked]
-        data["shown"] = len(data["nodes"])
     nodes = data["nodes"]
     if not nodes:
         return data
@@ -53,31 +61,28 @@ def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -
             for i, c in enumerate(clusters)}
     if len(clusters) == 1:
         spot = {clusters[0]: (0.0, 0.0)}
-    graph = nx.Graph()
-    start = {}
+    keys = [n["key"] for n in nodes]
+    anchors = {c: f"\0cluster:{c}" for c in clusters} if len(clusters) > 1 else {}
+    index = {k: i for i, k in enumerate(keys + list(anchors.values()))}
+    start = np.zeros((len(index), 2))
     for n in nodes:
         cx, cy = spot.get(n.get("cluster", ""), (0.0, 0.0))
         jx, jy = _jitter(n["key"])
-        graph.add_node(n["key"])
-        start[n["key"]] = (cx + 0.6 * jx, cy + 0.6 * jy)
+        start[index[n["key"]]] = (cx + 0.6 * jx, cy + 0.6 * jy)
+    pull = np.zeros((len(index), len(index)))
     for e in data["edges"]:
-        if e["src"] != e["dst"]:
-            w = math.log1p(e.get("weight", 1))
-            if graph.has_edge(e["src"], e["dst"]):
-                graph[e["src"]][e["dst"]]["weight"] += w
-            else:
-                graph.add_edge(e["src"], e["dst"], weight=w)
-    anchors = {}
-    if len(clusters) > 1:
-        for c in clusters:
-            anchors[c] = f"\0cluster:{c}"
-            start[anchors[c]] = spot[c]
-        for n in nodes:
-            graph.add_edge(n["key"], anchors[n.get("cluster", clusters[0])], weight=0.8)
-    if data.get("center") in start:
-        start[data["center"]] = (0.0, 0.0)
-    pos = nx.spring_layout(graph, pos=start, k=1.6 / math.sqrt(max(1, len(nodes))), iterations=80, seed=7,
-                           weight="weight")
+        if e["src"] != e["dst"] and e["src"] in index and e["dst"] in index:
+            a, b = index[e["src"]], index[e["dst"]]
+            pull[a, b] = pull[b, a] = pull[a, b] + math.log1p(e.get("weight", 1))
+    for c, anchor in anchors.items():
+        start[index[anchor]] = spot[c]
+    for n in nodes if anchors else ():
+        a, b = index[n["key"]], index[anchors.get(n.get("cluster", ""), anchors[clusters[0]])]
+        pull[a, b] = pull[b, a] = 0.8
+    if data.get("center") in index:
+        start[index[data["center"]]] = (0.0, 0.0)
+    placed_at = force_layout(start, pull, k=1.6 / math.sqrt(max(1, len(nodes))))
+    pos = {k: (float(placed_at[i, 0]), float(placed_at[i, 1])) for k, i in index.items()}
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     scale = min((width - 120) / ((x1 - x0) or 1.0), (height - 80) / ((y1 - y0) or 1.0))
@@ -99,6 +104,28 @@ def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -
             if c["labelled"]:
                 placed.append(box)
     return data
+
+
+def force_layout(start: np.ndarray, pull: np.ndarray, k: float, iterations: int = 80) -> np.ndarray:
+    """Fruchterman-Reingold from ``start`` (n × 2): every pair repels by k²/d, linked pairs
+    attract by ``pull``·d²/k, and each step moves a node at most the temperature, which
+    cools linearly from a tenth of the drawing's extent. Dense (n² memory), which is fast
+    for the few hundred nodes a page draws."""
+    pos = start.astype(np.float64, copy=True)
+    if len(pos) < 2:
+        return pos
+    temperature = 0.1 * float(max(np.ptp(pos[:, 0]), np.ptp(pos[:, 1]), 1e-3))
+    cooling = temperature / (iterations + 1)
+    for _ in range(iterations):
+        delta = pos[:, None, :] - pos[None, :, :]
+        distance = np.maximum(np.linalg.norm(delta, axis=-1), 0.01)
+        force = k * k / distance**2 - pull * distance / k
+        step = np.einsum("ijk,ij->ik", delta, force)
+        length = np.linalg.norm(step, axis=-1)
+        length[length < 0.01] = 0.1
+        pos += step * (temperature / length)[:, None]
+        temperature -= cooling
+    return pos
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

@@ -79,7 +79,7 @@ def readable(value: Any) -> str:
     """A metric as a person reads it: an integer count as such, a score to three decimals, "–" for none."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return "–"
-    if float(value).is_integer() and abs(value) >= 1:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) > 1):  # 1.0 is a perfect score
         return f"{int(value):,}"
     return f"{value:.3f}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kg.model import SEARCHABLE_KINDS
+from search.graphview import MAX_OVERVIEW
 from web.exports import GRAPH_FORMATS, TRIPLET_FORMATS
 from web.actions import GRAPH_KINDS
 from web.http import MAX_K, MAX_QUERY_CHARS
@@ -153,8 +154,8 @@ def _paths() -> dict[str, Any]:
                 _param("kind", {"type": "array", "items": {"enum": list(GRAPH_KINDS)}}, "Notes and/or files (overview)."),
                 _param("tag", {"type": "array", "items": STRING}, "Only notes with these tags (overview)."),
                 _param("folder", STRING, "Only paths under this folder (overview)."),
-                _param("limit", {"type": "integer", "minimum": 1, "maximum": 2000},
-                       "The best connected this many (overview; clamped to 1..2000)."),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_OVERVIEW},
+                       f"The best connected this many (overview; clamped to 1..{MAX_OVERVIEW})."),
                 _param("node", STRING, "A node id: its local graph instead of the overview."),
                 _param("depth", {"type": "integer", "minimum": 1, "maximum": 3}, "Hops from the node (clamped to 1..3)."),
                 _param("w", {"type": "integer", "minimum": 200, "maximum": 4000}, "Width to lay out for, px (clamped)."),

@@ -8,6 +8,7 @@ pages and the console. Tests may pass any of them in directly instead.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -84,7 +85,13 @@ class Services:
 
     def ingested_at(self) -> dict[str, float]:
         """Root name → when an ingest last scanned it (Unix time); empty without a workspace."""
-        return self.workspace.ingested_at() if self.workspace is not None else {}
+        if self.workspace is None:
+            return {}
+        try:
+            return dict(self.workspace.ingested_at())
+        except sqlite3.Error as exc:  # an ingest holding its state: the home page goes on without the times
+            log.warning("last ingest times not read: %s", exc)
+            return {}
 
     def roots(self) -> dict[str, Path]:
         """Ingested root name → its folder (resolved), as the ingest pipeline recorded them."""

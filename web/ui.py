@@ -71,7 +71,7 @@ def node(node_id: str) -> Response | str:
     svc = services()
     built = NodePages(svc.store, svc.roots(), svc.settings.max_file_bytes).build(node_id)
     return page("node.html", built.as_json(), body=built.body, relations=built.relations,
-                node_obj=built.node)
+                node_obj=built.node, searchable=SEARCHABLE_KINDS)
 
 
 @bp.get("/file/<path:node_id>")
@@ -100,7 +100,7 @@ def _ascii(name: str) -> str:
 def graph() -> Response | str:
     """The full-page graph: a root's notes and files clustered by folder, or a node's local graph."""
     svc = services()
-    data = actions.graph_view(svc)
+    data = actions.graph_view(svc, laid_out=wants_json())  # the page's script fetches the drawing itself
     center = svc.searcher.refresh().items.get(data["center"]) if data["center"] else None
     return page("graph.html", data, roots=sorted(svc.roots()), args=request.args,
                 center_label=(center.title or center.qualname or center.name) if center else "")

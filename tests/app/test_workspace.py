@@ -69,3 +69,46 @@ def test_an_edit_rewrites_only_its_rows_and_search_sees_the_new_text(owner: Any)
     changed = {ids[r] for r in np.flatnonzero((before != after).any(axis=1))}
     assert changed and all(i.startswith(("note:vault/Glossary.md", "heading:vault/Glossary.md")) for i in changed)
     assert any("Glossary" in r.id for r in ws.searcher().search("wombat burrows"))
+
+
+def test_searches_go_on_while_a_promotion_re_embeds_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from search.index import SearchIndex
+    from tests.web.graph_fixture import static_model, write_graph
+    from web.services import workspace_searcher
+
+    db = tmp_path / "db"
+    write_graph(db)
+    ws = Workspace(Settings(db=db), owner=True)
+    try:
+        ws.sync_index()  # with the general model
+        before = [r.id for r in workspace_searcher(ws).search("retry", 3)]
+        record = static_model(db, "tiny")
+        embed = SearchIndex._embed
+
+        def slow(self: Any, *args: Any, **kwargs: Any) -> Any:  # a re-embedding that takes a while
+            time.sleep(1.5)
+            return embed(self, *args, **kwargs)
+
+        monkeypatch.setattr(SearchIndex, "_embed", slow)
+        done: dict[str, Any] = {}
+        promoting = threading.Thread(target=lambda: done.update(summary=ws.promote("tiny")[1]))
+        promoting.start()
+        answers, errors = 0, []
+        time.sleep(0.2)
+        while promoting.is_alive():
+            try:
+                assert [r.id for r in workspace_searcher(ws).search("retry", 3)] == before  # the current model
+                answers += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                errors.append(repr(exc))
+            time.sleep(0.1)
+        promoting.join()
+        assert errors == [] and answers >= 3
+        assert done["summary"]["embedded"] > 0 and ws.registry().promoted() == record.path
+        assert workspace_searcher(ws).encoder.path == record.path.resolve()  # the next search uses it
+        assert workspace_searcher(ws).search("retry", 3)
+    finally:
+        ws.close()

@@ -248,6 +248,8 @@ def test_graph_overview_folds_sections_and_definitions_into_notes_and_files(clie
     assert [n["id"] for n in tagged["nodes"]] == ["note:vault/Home.md"]
     capped = client.get("/api/graph?limit=2").get_json()
     assert capped["shown"] == 2 and capped["truncated"] and capped["total"] > 2
+    alone = client.get("/api/graph?limit=1").get_json()  # nothing linked at all: drawn anyway, not an empty page
+    assert len(alone["nodes"]) == 1 and alone["unlinked"] == 0
     assert_error(client.get("/api/graph?kind=heading"), 400, "note or file")
 
 
@@ -265,6 +267,19 @@ def test_graph_local_includes_a_notes_sections_links_and_grows_with_depth(client
     section = client.get(f"/api/graph?node={quote(JITTER)}").get_json()
     assert section["center"] == retry_note  # a section's graph is its note's
     assert_error(client.get("/api/graph?node=note:vault/Nope.md"), 404, "Nope")
+
+
+def test_graph_overview_leaves_out_unlinked_nodes_only_when_some_are_linked() -> None:
+    from web.graph_layout import drop_unlinked
+
+    def view(keys: str, edges: list[tuple[str, str]]) -> dict[str, Any]:
+        return {"nodes": [{"key": k} for k in keys], "edges": [{"src": a, "dst": b} for a, b in edges],
+                "shown": len(keys)}
+
+    some = drop_unlinked(view("abc", [("a", "b")]))
+    assert [n["key"] for n in some["nodes"]] == ["a", "b"] and some["unlinked"] == 1 and some["shown"] == 2
+    none = drop_unlinked(view("ab", []))  # a tag whose notes don't link each other: still drawn
+    assert [n["key"] for n in none["nodes"]] == ["a", "b"] and none["unlinked"] == 0 and none["shown"] == 2
 
 
 def test_graph_layout_places_every_node_and_no_two_shown_labels_collide(client: Any) -> None:
