@@ -188,9 +188,9 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
                 on_step(result.steps, loss)
             if result.steps == 1:
                 after_first = time.perf_counter()  # the first step pays for warm-up: not timed
-            if config.max_seconds and result.steps == 1 + BUDGET_PROBE_STEPS:
-                _fit_budget(plan, config.max_seconds, time.perf_counter() - start,
-                            (time.perf_counter() - after_first) / BUDGET_PROBE_STEPS, result.steps, bar)
+            if config.max_seconds and _probing(result.steps - 1):
+                _fit_budget(plan, total, config.max_seconds, time.perf_counter() - start,
+                            (time.perf_counter() - after_first) / (result.steps - 1), result.steps, bar)
             _maybe_checkpoint(model, config, result.steps, final=result.steps == plan["total"])
             if result.steps >= plan["total"]:
                 break
@@ -229,15 +229,26 @@ def _bf16(config: TrainConfig, device: str) -> bool:
     return config.bf16
 
 
-BUDGET_PROBE_STEPS = 3  # steps timed (after the first) before a time budget fixes the step count
+BUDGET_PROBE_STEPS = 3  # steps timed (after the first) before a time budget first fixes the step count
 
 
-def _fit_budget(plan: dict[str, int], budget: float, spent: float, per_step: float, steps: int, bar: Any) -> None:
-    """Cut the planned steps to what fits the time budget at the speed of the timed steps
-    (the learning-rate schedule follows the new total)."""
-    fits = steps + max(0, int((budget - spent) / max(per_step, 1e-9)))
-    if fits < plan["total"]:
-        log.info("time budget %.0f s: %d of %d steps fit (%.1f s/step)", budget, fits, plan["total"], per_step)
+def _probing(timed: int) -> bool:
+    """Whether the step count is fitted to the budget after ``timed`` timed steps: after 3,
+    then after 4x as many each time (12, 48, ...), since the first steps may still be warming
+    up (on a GPU they ran at a tenth of the later speed)."""
+    probe = BUDGET_PROBE_STEPS
+    while probe < timed:
+        probe *= 4
+    return timed == probe
+
+
+def _fit_budget(plan: dict[str, int], wanted: int, budget: float, spent: float, per_step: float, steps: int,
+                bar: Any) -> None:
+    """Fit the planned steps (at most ``wanted``) to what the time budget allows at the speed
+    of the steps timed so far (the learning-rate schedule follows the new total)."""
+    fits = min(wanted, steps + max(0, int((budget - spent) / max(per_step, 1e-9))))
+    if fits != plan["total"]:
+        log.info("time budget %.0f s: %d of %d steps fit (%.2f s/step)", budget, fits, wanted, per_step)
         plan["total"] = fits
         bar.total = fits
         bar.refresh()

@@ -130,3 +130,19 @@ def test_a_time_budget_cuts_the_steps_to_what_fits(data, tokenizer) -> None:
     config = TrainConfig(batch_size=16, epochs=50, lr=0.05, max_seconds=1e-6)
     result = train(model, training, config)
     assert result.steps == 4  # the first step and the three that timed the speed, not 50 epochs' worth
+
+
+def test_a_time_budget_is_fitted_again_once_warm_up_is_over(data, tokenizer) -> None:
+    import time
+
+    training, _ = data
+    model = build_static(tokenizer, dim=32)
+    config = TrainConfig(batch_size=16, epochs=200, lr=0.05, max_seconds=3.0)
+
+    def warming_up(step: int, loss: float) -> None:  # the first timed steps are slow, as on a GPU
+        if 2 <= step <= 4:
+            time.sleep(0.2)
+
+    result = train(model, training, config, on_step=warming_up)
+    # At the warm-up's speed 16 steps would fit; timed again at steps 13 and 49, many more do.
+    assert result.steps > 16
