@@ -570,7 +570,7 @@ class Searcher:
                 parent_cos=float(cos[view.rows[parent]]) if parent in view.rows else 0.0,
                 child_cos=float(cos[kids].max()) if kids else 0.0,
                 neighbour_bm25=max(around, default=0.0), parent_bm25=lexical.get(parent or "", 0.0),
-                child_bm25=max(inside, default=0.0), text_chars=len(item.text)))
+                child_bm25=max(inside, default=0.0), text_chars=item.chars))
         return out
 
     def _name_stems(self, view: _View, item: Item) -> tuple[frozenset[str], frozenset[str]]:

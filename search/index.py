@@ -91,7 +91,7 @@ class Item:
     hpath: str  # "H1 > H2": the heading path (headings only)
     title: str  # the note's title (vault nodes only)
     line: int | None
-    text: str
+    chars: int = 0  # length of its text as stored for snippets (at most SNIPPET_CHARS)
 
 
 def encoder_key(encoder: Encoder) -> str:
@@ -213,8 +213,8 @@ class SearchIndex:
 
     def items(self, ids: Collection[str] | None = None) -> dict[str, Item]:
         """Every indexed node's display data (or only of ``ids``, those still indexed), by id
-        (``text`` left empty: see ``texts``)."""
-        cols = ", ".join(ITEM_COLUMNS[:-1])
+        (the text itself: see ``texts``)."""
+        cols = ", ".join(ITEM_COLUMNS[:-1]) + ", length(text)"
         if ids is None:
             rows = self._conn.execute(f"SELECT {cols} FROM items").fetchall()
         else:
@@ -223,7 +223,7 @@ class SearchIndex:
                 chunk = wanted[start:start + 500]
                 rows += self._conn.execute(f"SELECT {cols} FROM items WHERE id IN ({','.join('?' * len(chunk))})",
                                            chunk).fetchall()
-        return {r[0]: Item(*(v or "" for v in r[:-1]), line=r[-1], text="") for r in rows}
+        return {r[0]: Item(*(v or "" for v in r[:-2]), line=r[-2], chars=int(r[-1] or 0)) for r in rows}
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         """The start of the text of some nodes (for snippets), by id."""

@@ -29,10 +29,11 @@ FEATURES = (
     "name_match", "path_match", "neighbour_cos", "parent_cos", "child_cos",
     "neighbour_bm25", "parent_bm25", "child_bm25",
     "kind_note", "kind_heading", "kind_block", "kind_file", "kind_class", "kind_function",
-    "test", "short",
+    "test", "length",
 )
 WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
 
+MAX_CHARS = 2000  # text lengths above this count as this (what the index stores per node)
 TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "fixture", "fixtures", "benchmark", "bench"})
 
 
@@ -88,7 +89,7 @@ def features(c: Candidate, q: QueryFacts, rrf_k: int = 60) -> list[float]:
         c.neighbour_cos / base, c.parent_cos / base, c.child_cos / base,
         c.neighbour_bm25, c.parent_bm25, c.child_bm25,
         *(float(c.kind == k) for k in ("Note", "Heading", "Block", "File", "Class", "Function")),
-        float(not q.tests_wanted and is_test_path(c.path)), float(c.text_chars < 80),
+        float(not q.tests_wanted and is_test_path(c.path)), math.log1p(min(c.text_chars, MAX_CHARS)) / 8,
     ]
 
 
