@@ -10,9 +10,13 @@ same on every load and labels never pile up:
   anchor ends up. Nodes with no edge at all are left out of an overview that has linked
   ones (``drop_unlinked``, counted in ``unlinked``): drawn, they only push the rest into a
   corner.
+- The drawing is turned to lie the way the box does and stretched to fill it (up to twice
+  as much one way as the other), so a narrow window gets a tall picture; then nodes that
+  overlap are pushed apart.
 - Labels are chosen greedily, best connected first: a node's label is shown only when its
-  box does not overlap a label already shown (at the size the view is first drawn). The
-  others appear when the reader zooms in.
+  box, below the node or else above it, overlaps neither a label already shown nor another
+  node (at any zoom; the centre of a local graph always says its name). The others appear when
+  the reader zooms in.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 WIDTH, HEIGHT = 1200.0, 800.0
 CHAR_WIDTH = 0.58  # of the font size: the average glyph of the UI font
 CAPTION = 15.0  # px: a cluster's caption
+STRETCH = 2.0  # the most the drawing is stretched one way more than the other, to fill the box
 
 
 def font_size(degree: int, top: int) -> float:
@@ -82,28 +87,61 @@ def layout(data: dict[str, Any], width: float = WIDTH, height: float = HEIGHT) -
     if data.get("center") in index:
         start[index[data["center"]]] = (0.0, 0.0)
     placed_at = force_layout(start, pull, k=1.6 / math.sqrt(max(1, len(nodes))))
+    xs, ys = placed_at[: len(keys), 0], placed_at[: len(keys), 1]  # the nodes' extent, not the anchors'
+    if (np.ptp(xs) > np.ptp(ys)) != (width > height):  # turned a quarter to lie the way the box does
+        placed_at = placed_at[:, ::-1]
+        xs, ys = ys, xs
     pos = {k: (float(placed_at[i, 0]), float(placed_at[i, 1])) for k, i in index.items()}
-    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    scale = min((width - 120) / ((x1 - x0) or 1.0), (height - 80) / ((y1 - y0) or 1.0))
+    x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+    sx, sy = (width - 120) / ((x1 - x0) or 1.0), (height - 80) / ((y1 - y0) or 1.0)
+    sx, sy = min(sx, STRETCH * sy), min(sy, STRETCH * sx)  # fill the box, within a limit
     top = max((n.get("degree", 0) for n in nodes), default=0)
     for n in nodes:
         x, y = pos[n["key"]]
-        n["x"], n["y"] = round(60 + (x - x0) * scale, 1), round(40 + (y - y0) * scale, 1)
+        n["x"], n["y"] = 60 + (x - x0) * sx, 40 + (y - y0) * sy
         n["size"] = round(10 + 22 * (math.sqrt(n.get("degree", 0) / top) if top else 0.0), 1)
         n["font"] = round(font_size(n.get("degree", 0), top), 1)
+    _spread(nodes, width, height)
     placed: list[tuple[float, float, float, float]] = []
     _place_labels(nodes, data.get("center", ""), placed)
-    for c in data.get("clusters", []):  # a folder's caption where its anchor ended, unless a label is there
+    bodies = [node_box(n) for n in nodes]
+    for c in data.get("clusters", []):  # a folder's caption where its anchor ended, unless something is there
         if c["key"] in anchors:
             x, y = pos[anchors[c["key"]]]
-            c["x"], c["y"] = round(60 + (x - x0) * scale, 1), round(40 + (y - y0) * scale, 1)
             half = CHAR_WIDTH * CAPTION * len(c["label"]) / 2
+            c["x"] = round(min(max(60 + (x - x0) * sx, half + 10), width - half - 10), 1)
+            c["y"] = round(min(max(40 + (y - y0) * sy, 20.0), height - 20), 1)
             box = (c["x"] - half, c["y"] - CAPTION * 0.65, c["x"] + half, c["y"] + CAPTION * 0.65)
-            c["labelled"] = not any(_overlap(box, b) for b in placed)
+            c["labelled"] = not any(_overlap(box, b) for b in placed + bodies)
             if c["labelled"]:
                 placed.append(box)
     return data
+
+
+def _spread(nodes: list[dict[str, Any]], width: float, height: float, gap: float = 4.0, rounds: int = 60) -> None:
+    """Push apart nodes whose discs (plus ``gap``) overlap, half the overlap each per round,
+    keeping them inside the box; rounds ``x`` and ``y``. A force layout settles hubs and
+    their neighbours on top of one another, which hides both nodes and labels."""
+    pos = np.array([(n["x"], n["y"]) for n in nodes], dtype=np.float64)
+    radius = np.array([n["size"] / 2 for n in nodes])
+    need = radius[:, None] + radius[None, :] + gap
+    np.fill_diagonal(need, 0.0)
+    nudge = np.array([_jitter(n["key"]) for n in nodes])  # a direction for nodes on the same spot
+    for _ in range(rounds if len(nodes) > 1 else 0):
+        delta = pos[:, None, :] - pos[None, :, :]
+        distance = np.sqrt(np.einsum("ijk,ijk->ij", delta, delta))
+        short = np.clip(need - distance, 0.0, None)
+        if not short.any():
+            break
+        same = distance < 1e-6
+        if (same & (short > 0)).any():
+            delta[same] = (nudge[:, None, :] - nudge[None, :, :])[same]
+            distance[same] = np.maximum(np.linalg.norm(delta[same], axis=-1), 1e-6)
+        pos += 0.5 * np.einsum("ijk,ij->ik", delta, short / np.maximum(distance, 1e-6))
+        pos[:, 0] = np.clip(pos[:, 0], 30 + radius, width - 30 - radius)
+        pos[:, 1] = np.clip(pos[:, 1], 20 + radius, height - 40 - radius)
+    for n, (x, y) in zip(nodes, pos, strict=True):
+        n["x"], n["y"] = round(float(x), 1), round(float(y), 1)
 
 
 def force_layout(start: np.ndarray, pull: np.ndarray, k: float, iterations: int = 80) -> np.ndarray:
@@ -132,16 +170,31 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def label_box(n: dict[str, Any]) -> tuple[float, float, float, float]:
-    """The box (left, top, right, bottom) a node's label takes, centred below the node."""
+def label_box(n: dict[str, Any], where: str | None = None) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) a node's label takes, centred below the node, or
+    above it where ``where`` (else the node's ``label_at``) is "above"."""
     text_w = CHAR_WIDTH * n["font"] * len(str(n.get("label", "")))
-    top = n["y"] + n["size"] / 2 + 2
+    if (where or n.get("label_at")) == "above":
+        top = n["y"] - n["size"] / 2 - 2 - 1.25 * n["font"]
+    else:
+        top = n["y"] + n["size"] / 2 + 2
     return n["x"] - text_w / 2, top, n["x"] + text_w / 2, top + 1.25 * n["font"]
 
 
+def node_box(n: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) a node's disc or square takes."""
+    half = n["size"] / 2
+    return n["x"] - half, n["y"] - half, n["x"] + half, n["y"] + half
+
+
 def _place_labels(nodes: list[dict[str, Any]], center: str, placed: list[tuple[float, float, float, float]]) -> None:
+    bodies = [(n["key"], node_box(n)) for n in nodes]
     for n in sorted(nodes, key=lambda n: (n["key"] != center, -n.get("degree", 0), n["key"])):
-        box = label_box(n)
-        n["labelled"] = not any(_overlap(box, b) for b in placed)
+        n["labelled"], n["label_at"] = n["key"] == center, "below"
+        for where in () if n["labelled"] else ("below", "above"):  # below the node, else above it
+            box = label_box(n, where)
+            if not (any(_overlap(box, b) for b in placed) or any(_overlap(box, b) for k, b in bodies if k != n["key"])):
+                n["labelled"], n["label_at"] = True, where
+                break
         if n["labelled"]:
-            placed.append(box)
+            placed.append(label_box(n))

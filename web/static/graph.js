@@ -60,10 +60,12 @@ window.kgGraph = (function () {
     const overview = data.mode === "overview";
     const colourOf = {};
     data.clusters.forEach((c, i) => { colourOf[c.key] = PALETTE[i % PALETTE.length]; });
-    const elements = data.nodes.map((n) => ({ group: "nodes", position: { x: n.x, y: n.y }, data: {
+    const elements = data.nodes.map((n) => ({ group: "nodes", position: { x: n.x, y: n.y },
+      classes: n.label_at === "above" ? "label-above" : "", data: {
       id: n.key, nodeId: n.id, kind: n.kind, label: shorten(n.label || n.id), shown: n.labelled ? shorten(n.label || n.id) : "",
       colour: overview ? colourOf[n.cluster] || "#888" : COLOURS[n.kind] || "#888", size: n.size, font: n.font,
-      shape: n.kind === "Note" ? "ellipse" : "round-rectangle", center: n.id === data.center ? 1 : 0 } }));
+      shape: n.kind === "Note" ? "ellipse" : "round-rectangle", center: n.id === data.center ? 1 : 0,
+      z: n.id === data.center ? 3 : n.labelled ? 2 : 1 } }));  // a shown label is never under another node
     if (overview && data.clusters.length > 1) {
       data.clusters.filter((c) => c.labelled).forEach((c) => elements.push({ group: "nodes",
         position: { x: c.x, y: c.y }, selectable: false, grabbable: false,
@@ -78,7 +80,8 @@ window.kgGraph = (function () {
           "background-color": "data(colour)", shape: "data(shape)", label: "data(shown)", color: "#333",
           width: "data(size)", height: "data(size)", "font-size": "data(font)", "text-valign": "bottom",
           "text-margin-y": 2, "text-background-color": "#fff", "text-background-opacity": 0.8,
-          "text-background-padding": 1, "border-width": 1, "border-color": "#fff" } },
+          "text-background-padding": 1, "border-width": 1, "border-color": "#fff", "z-index": "data(z)" } },
+        { selector: "node.label-above[nodeId]", style: { "text-valign": "top", "text-margin-y": -2 } },
         { selector: "node.all-labels[nodeId]", style: { label: "data(label)" } },
         { selector: "node[caption]", style: { label: "data(caption)", "background-opacity": 0, width: 1, height: 1,
           "font-size": 15, "font-weight": "bold", color: "data(colour)", "text-valign": "center", events: "no" } },
