@@ -32,7 +32,7 @@ from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import Item, SearchIndex, encoder_key
-from search.rank import Candidate, QueryFacts, Ranker, features, query_facts, sigmoid
+from search.rank import Candidate, QueryFacts, Ranker, features, query_facts
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
 
 log = logging.getLogger(__name__)
@@ -590,7 +590,7 @@ class Searcher:
         raw = ranker.score(rows)
         for cand, value in zip(cands, raw):
             hit = hits[cand.id]
-            hit.raw, hit.score = float(value), sigmoid(float(value))
+            hit.raw, hit.score = float(value), ranker.probability(float(value))
         return True
 
     def _rank(self, view: _View, hits: dict[str, _Hit], k: int) -> list[_Hit]:

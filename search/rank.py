@@ -105,23 +105,33 @@ class Ranker:
 
     weights: dict[str, float]
     encoder: str = ""
+    calibration: tuple[float, float] = (1.0, 0.0)  # (a, b): P(relevant) = sigmoid(a * raw + b)
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Ranker | None:
         """The ranker saved at ``path``, or None when there is none (or it is unreadable)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls({str(k): float(v) for k, v in data["weights"].items()}, str(data.get("encoder", "")))
+            a, b = data.get("calibration", (1.0, 0.0))
+            return cls({str(k): float(v) for k, v in data["weights"].items()}, str(data.get("encoder", "")),
+                       (float(a), float(b)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def save(self, path: Path, **meta: Any) -> None:
-        data = {"weights": self.weights, "encoder": self.encoder, **meta}
+        data = {"weights": self.weights, "encoder": self.encoder, "calibration": list(self.calibration), **meta}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
     def score(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+        """The raw scores (for ordering: only their differences within one query mean anything)."""
         w = np.array([self.weights.get(name, 0.0) for name in FEATURES])
         return np.asarray(rows, dtype=float) @ w if len(rows) else np.zeros(0)
+
+    def probability(self, raw: float) -> float:
+        """A raw score as the chance that the result is one a person judged relevant (see
+        ``calibrate``): the score a result shows."""
+        a, b = self.calibration
+        return sigmoid(a * raw + b)
 
 
 def train(queries: Sequence[tuple[Sequence[Sequence[float]], Sequence[int]]], *, l2: float = 1e-2,
@@ -166,6 +176,27 @@ def train(queries: Sequence[tuple[Sequence[Sequence[float]], Sequence[int]]], *,
         w -= lr * grad
     weights = w / scale
     return Ranker({name: round(float(v), 6) for name, v in zip(FEATURES, weights)})
+
+
+def calibrate(raw: Sequence[float], relevant: Sequence[bool], *, steps: int = 200) -> tuple[float, float]:
+    """Platt scaling: ``(a, b)`` such that ``sigmoid(a * raw + b)`` is the chance a candidate
+    with that raw score is relevant, fitted by Newton's method on judged candidates (the
+    pairwise ranker's raw scores order well but mean nothing on their own: they sat at 0.98+
+    for whole result lists)."""
+    x, y = np.asarray(raw, dtype=float), np.asarray(relevant, dtype=float)
+    if len(x) < 2 or y.min() == y.max():
+        return 1.0, 0.0
+    X = np.stack([x, np.ones_like(x)], axis=1)  # noqa: N806 (the design matrix)
+    w = np.zeros(2)
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(X @ w, -30, 30)))
+        grad = X.T @ (p - y) + 1e-6 * w
+        hess = X.T @ (X * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return round(float(w[0]), 6), round(float(w[1]), 6)
 
 
 def grades_of(ids: Sequence[str], relevant: Mapping[str, int]) -> list[int]:

@@ -4,6 +4,7 @@ encoder, tests rank below implementation, and nonsense gets no good match."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from kg.store.ladybug import LadybugStore
 from search.engine import SearchConfig, Searcher
@@ -85,3 +86,18 @@ def test_tests_are_ranked_down_unless_the_query_asks_for_them() -> None:
     assert dict(zip(FEATURES, features(cand, QueryFacts(0.5))))["test"] == 1.0
     assert dict(zip(FEATURES, features(cand, QueryFacts(0.5, tests_wanted=True))))["test"] == 0.0
     assert asks_for_tests(["redirect", "tests"]) and not asks_for_tests(["redirect", "latest"])
+
+
+def test_calibration_turns_raw_scores_into_the_chance_of_relevance() -> None:
+    import numpy as np
+
+    from search.rank import calibrate
+
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0.0, 3.0, 4000) + 10.0  # raw scores sit far from 0: a plain logistic says ~1 for all
+    relevant = rng.random(4000) < 1 / (1 + np.exp(-(0.5 * raw - 6.0)))
+    a, b = calibrate(list(raw), list(relevant))
+    assert abs(a - 0.5) < 0.1 and abs(b + 6.0) < 1.0
+    ranker = Ranker({"rrf": 1.0}, calibration=(a, b))
+    assert ranker.probability(12.0) == pytest.approx(0.5, abs=0.1) and ranker.probability(4.0) < 0.1
+    assert calibrate([1.0, 2.0], [True, True]) == (1.0, 0.0)  # nothing to tell apart: left as it is

@@ -75,7 +75,9 @@ def cross_validate(data: list[tuple[list[list[float]], list[int], str]], l2: flo
 
 
 def main(argv: list[str] | None = None) -> None:
-    from search.rank import WEIGHTS_FILE, train
+    import numpy as np
+
+    from search.rank import WEIGHTS_FILE, calibrate, train
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/kg-bench-real"))
@@ -87,6 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     cross_validate(data, args.l2)
     ranker = train([(rows, grades) for rows, grades, _ in data], l2=args.l2)
     ranker.encoder = encoder
+    raw, relevant = [], []  # calibrated on each query's top 20 by the learned score: what a reader sees
+    for rows, grades, _ in data:
+        scores = ranker.score(rows)
+        for i in np.argsort(-scores)[:20]:
+            raw.append(scores[i])
+            relevant.append(grades[i] > 0)
+    ranker.calibration = calibrate(raw, relevant)
     ranker.save(args.out, learned_on=f"bench/search/real tune half: {len(data)} queries with a relevant "
                 f"candidate", date=str(date.today()), l2=args.l2)
     print(f"learned on {len(data)} tune queries → {args.out}", file=sys.stderr)
