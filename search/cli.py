@@ -52,14 +52,15 @@ def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roo
     searcher = ws.searcher(config)
     opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None,
                             "paths": paths or None, "exclude_tests": exclude_tests}
+    folders = ws.roots()
     if queries_file is not None:
         for qid, text in _read_queries(queries_file):
             results = searcher.search(text, k, **opts)
-            _emit({"id": qid, "results": [r.to_json() for r in results]}, text, results, as_json)
+            _emit({"id": qid, "results": [r.to_json() for r in results]}, text, results, as_json, folders)
         return
     text = query or ""
     results = searcher.search(text, k, **opts)
-    _emit({"query": text, "results": [r.to_json() for r in results]}, text, results, as_json)
+    _emit({"query": text, "results": [r.to_json() for r in results]}, text, results, as_json, folders)
 
 
 def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
@@ -73,7 +74,10 @@ def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
             raise ConfigError(f"{path}:{number}: expected a JSON object with \"query\" ({exc})") from exc
 
 
-def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool) -> None:
+def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool,
+          folders: dict[str, Path]) -> None:
+    from kg.commands.common import openable_path
+
     if as_json:
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
@@ -83,7 +87,8 @@ def _emit(payload: dict[str, Any], query: str, results: list[Any], as_json: bool
         click.echo("no good match")
     for n, r in enumerate(results, 1):
         ref = r.id.partition(":")[2]  # what `kg show` takes back
-        line = f"{r.path}:{r.line}" if r.line else r.path
+        where = openable_path(folders.get(r.root), r.path)  # a terminal opens path:line
+        line = f"{where}:{r.line}" if r.line else where
         click.echo(f"{n:>2}. {r.score:.3f}  {r.kind:<8} {ref}")
         click.echo(f"      {line} · {r.why}")
         if r.snippet:

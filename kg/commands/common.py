@@ -59,6 +59,20 @@ class ClientPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+def openable_path(folder: Path | None, path: str) -> str:
+    """Where a node's file is, as a terminal can open it: relative to the client's working
+    folder when the file is under it, else absolute; ``path`` as it is when the root's folder
+    is unknown."""
+    if folder is None:
+        return path
+    full = folder / path
+    cwd = CLIENT_CWD.get() or Path.cwd()
+    try:
+        return full.relative_to(Path(cwd).resolve()).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
 class Bars:
     """Progress by stage on stderr: tqdm bars on a terminal; otherwise (a log, a pipe, a
     command forwarded to a server) one line per stage when it ends, with its time."""

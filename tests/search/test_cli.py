@@ -81,3 +81,18 @@ def test_usage_errors_are_one_line(db: Path) -> None:
     assert _run(db, "search").exit_code == 2
     bad = _run(db, "search", "x", "--kind", "module")
     assert bad.exit_code == 1 and "unknown kind 'module'" in bad.output
+
+
+def test_search_prints_a_path_a_terminal_opens_from_where_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    monkeypatch.setattr("app.workspace.Workspace.encoder", lambda self: tiny_encoder())
+    repo = tmp_path / "work" / "shop"
+    shutil.copytree(Path(__file__).parents[1] / "fixtures" / "code" / "python", repo)
+    db = tmp_path / "db"
+    assert _run(db, "ingest", str(repo)).exit_code == 0
+    for cwd, expected in ((tmp_path / "work", "shop/src/shop/utils.py:5"),  # under the working folder: relative
+                          (tmp_path / "db", f"{repo.as_posix()}/src/shop/utils.py:5")):  # elsewhere: absolute
+        monkeypatch.chdir(cwd)
+        lines = _run(db, "search", "retry", "-k", "1").output.splitlines()
+        assert "shop/src/shop/utils.py::retry" in lines[0] and lines[1].split()[0] == expected
