@@ -51,7 +51,7 @@ window.kgGraph = (function () {
    * The full-page graph (/api/graph's answer, laid out by the server: x, y, size, font,
    * labelled). In the overview nodes are coloured by folder cluster, notes round and files
    * square; only the labels that do not collide are shown until the reader zooms in.
-   * Clicking a node centres the local graph on it.
+   * Clicking a node centres the local graph on it (``options.openPages``: opens its page).
    */
   function drawClustered(container, data, options) {
     options = options || {};
@@ -94,6 +94,11 @@ window.kgGraph = (function () {
     const fitted = cy.zoom();
     cy.on("zoom", () => cy.nodes("[nodeId]").toggleClass("all-labels", cy.zoom() > fitted * 1.8));
     cy.on("tap", "node[nodeId]", (event) => {
+      const id = event.target.data("nodeId");
+      if (options.openPages) {  // a node page's own graph: a click opens that node's page
+        if (id !== data.center) window.location.assign(kg.nodeUrl(id));
+        return;
+      }
       const depth = document.getElementById("g-depth");
       window.location.assign("/graph?node=" + encodeURIComponent(event.target.data("nodeId")) +
                              "&depth=" + (depth ? depth.value : 1));

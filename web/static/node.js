@@ -41,12 +41,21 @@
   async function draw(depth) {
     buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.depth === String(depth))));
     try {
+      const legend = document.getElementById("graph-legend");
+      if (graph.dataset.layout) {  // laid out by the server for this box: labels never collide
+        const size = "&w=" + Math.max(200, graph.clientWidth) + "&h=" + Math.max(200, graph.clientHeight);
+        const response = await fetch(graph.dataset.layout + "&depth=" + depth + size, { credentials: "same-origin" });
+        const data = await response.json();
+        if (!data.ok) throw new Error(data.error);
+        kgGraph.drawClustered(graph, data, { legend, openPages: true });
+        return;
+      }
       const response = await fetch(graph.dataset.src + "?depth=" + depth, { credentials: "same-origin" });
       const data = await response.json();
       if (!data.ok) throw new Error(data.error);
       kgGraph.draw(graph, data.nodes.map((n) => ({ key: n.id, id: n.id, kind: n.kind, label: n.label })),
                    data.edges.map((e) => ({ src: e.src, dst: e.dst, kind: e.kind })),
-                   { center: graph.dataset.center, legend: document.getElementById("graph-legend") });
+                   { center: graph.dataset.center, legend });
     } catch (err) {
       graph.textContent = "The graph could not be drawn: " + err.message;
     }
