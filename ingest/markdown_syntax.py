@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 import frontmatter
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.rules_inline import StateInline
 
 WIKILINK = "wikilink"
@@ -48,9 +49,38 @@ def make_parser() -> MarkdownIt:
         A ``MarkdownIt`` whose inline tokens include ``wikilink`` tokens
         (``content`` = the text between the brackets, ``meta["embed"]`` for ``![[...]]``).
     """
-    md = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table").enable("strikethrough")
     md.inline.ruler.before("link", WIKILINK, _wikilink_rule)
     return md
+
+
+# CommonMark's preset stops at 20 levels of nesting, which a list indented 9 deep reaches, and
+# drops what is deeper without a word. 120 holds about 40 list or 100 quote levels and stays
+# well inside Python's recursion limit; deeper lines are read as plain lines (``nested_too_deep``).
+MAX_NESTING = 120
+_MARKERS = re.compile(r"^(?:\s*(?:>|[-*+](?=\s)|\d{1,9}[.)](?=\s)))+\s*")
+
+
+_LEAVES = frozenset({"inline", "fence", "code_block", "html_block", "hr"})
+
+
+def lost_lines(tokens: list[Token], lines: list[str], first: int = 0) -> list[int]:
+    """The 0-based lines (from ``first``) with text that no leaf block (a paragraph's or
+    heading's inline content, code, HTML, a rule) holds, when the parse reached the nesting
+    limit (else []: the parser dropped nothing; a line outside every leaf is then a link
+    reference definition or the like)."""
+    if not tokens or max(t.level for t in tokens) < MAX_NESTING - 1:
+        return []
+    held: set[int] = set()
+    for tok in tokens:
+        if tok.map and tok.type in _LEAVES:
+            held.update(range(*tok.map))
+    return [i for i in range(first, len(lines)) if i not in held and lines[i].strip()]
+
+
+def without_markers(line: str) -> str:
+    """A line less the quote and list markers it starts with (``> > - [[Note]]`` → ``[[Note]]``)."""
+    return _MARKERS.sub("", line, count=1)
 
 
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
@@ -302,6 +332,11 @@ def string_list(value: Any, *, split: str) -> list[str]:
 def blank_comments(text: str, code_lines: set[int]) -> str:
     """Replace every ``%%comment%%`` with spaces, keeping newlines (and line numbers).
 
+    Read left to right in Obsidian's order: whatever opens first wins, so ``%%`` inside an
+    inline code span (`` `a %% b` ``) is plain text, and a backtick inside a comment opens
+    nothing. A code span is CommonMark's: a run of backticks closed by a run of the same
+    length before a blank line; a backslash escapes a backtick.
+
     Args:
         text: the note's text.
         code_lines: 0-based lines inside code blocks, where ``%%`` is plain text.
@@ -310,17 +345,45 @@ def blank_comments(text: str, code_lines: set[int]) -> str:
         The text with comment contents (markers included) blanked out. An unclosed
         ``%%`` comments out the rest of the note, as in Obsidian.
     """
-    out, pos, line = [], 0, 0
+    out, pos, i, line, counted = [], 0, 0, 0, 0
+    unclosed: dict[int, int] = {}
     while True:
-        start = text.find(_COMMENT, pos)
-        while start >= 0 and (line + text.count("\n", pos, start)) in code_lines:
-            start = text.find(_COMMENT, start + 2)
-        if start < 0:
+        found = _SPECIAL.search(text, i)
+        if found is None:
             out.append(text[pos:])
             return "".join(out)
-        end = text.find(_COMMENT, start + 2)
-        end = len(text) if end < 0 else end + 2
-        out.append(text[pos:start])
-        out.append(re.sub(r"[^\n]", " ", text[start:end]))
-        line += text.count("\n", pos, end)
-        pos = end
+        i, mark = found.start(), found.group()
+        line, counted = line + text.count("\n", counted, i), i  # the 0-based line at i
+        if mark == "\n" or line in code_lines:
+            i = found.end()
+        elif mark == "\\":
+            i += 1 if text[i + 1:i + 2] in ("", "\n") else 2
+        elif mark.startswith("`"):
+            end = _code_span_end(text, i, len(mark), unclosed)
+            i = found.end() if end < 0 else end
+        else:  # %%: a comment, to the next %% or the end of the note
+            end = text.find(_COMMENT, i + 2)
+            end = len(text) if end < 0 else end + 2
+            out.append(text[pos:i])
+            out.append(re.sub(r"[^\n]", " ", text[i:end]))
+            pos = i = end
+
+
+_SPECIAL = re.compile(r"\n|\\|`+|%%")
+
+
+def _code_span_end(text: str, start: int, run: int, unclosed: dict[int, int]) -> int:
+    """Where the code span opened by ``run`` backticks at ``start`` ends (after its closing
+    run), or -1 when none closes it before a blank line. ``unclosed`` remembers, per run
+    length, from where no closing run follows (so a note of stray backticks stays linear)."""
+    if start >= unclosed.get(run, len(text) + 1):
+        return -1
+    closing = _RUNS.setdefault(run, re.compile(rf"(?<!`)`{{{run}}}(?!`)")).search(text, start + run)
+    if closing is None:
+        unclosed[run] = start
+        return -1
+    return -1 if _BLANK_LINE.search(text, start, closing.start()) else closing.end()
+
+
+_RUNS: dict[int, re.Pattern[str]] = {}
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")

@@ -104,16 +104,40 @@ class _NoteParser:
             self.out.warnings.append(fm.warning)
             log.debug("%s/%s: %s", self.root, self.path, fm.warning)
         source = "\n".join([""] * fm.lines + lines[fm.lines:])
-        tokens = _PARSER.parse(source)
+        tokens = self._tokens(source)
         if not self.links_in_comments and "%%" in source:
             source = mds.blank_comments(source, _code_lines(tokens))
-            tokens = _PARSER.parse(source)
+            tokens = self._tokens(source)
         self.lines = source.split("\n")
         self.note.spans.append((fm.lines, len(self.lines)))
         self._frontmatter(fm)
         self._walk(tokens)
+        self._read_lost_lines(tokens, fm.lines)
         self._finish(fm)
         return self.out
+
+    def _tokens(self, source: str) -> list[Token]:
+        try:
+            return _PARSER.parse(source)
+        except RecursionError:  # nested past what the parser can follow: every line is read plainly
+            return []
+
+    def _read_lost_lines(self, tokens: list[Token], first: int) -> None:
+        """Lines nested deeper than the parser follows: their links and tags are read line by
+        line (quote and list markers dropped), and the note gets a warning."""
+        lost = mds.lost_lines(tokens, self.lines, first) if tokens else \
+            [i for i in range(first, len(self.lines)) if self.lines[i].strip()]
+        if not lost:
+            return
+        self.out.warnings.append(f"{self.path}:{lost[0] + 1}: nested deeper than {mds.MAX_NESTING} levels; "
+                                 f"{len(lost)} line(s) read as plain lines")
+        self._close_previous_span(len(self.lines))
+        for i in lost:
+            self.current = next((sec for sec in reversed(self.sections.values())
+                                 if any(a <= i < b for a, b in sec.spans)), self.note)
+            for tok in _PARSER.parseInline(mds.without_markers(self.lines[i])):
+                tok.map = [i, i + 1]
+                self._scan_inline(tok)
 
     def _walk(self, tokens: list[Token]) -> None:
         last_at_level: dict[int, Token] = {}

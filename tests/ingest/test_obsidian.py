@@ -327,3 +327,23 @@ def test_byte_order_mark_and_crlf_do_not_hide_frontmatter() -> None:
     pf = note("\ufeff---\r\ntags: [x]\r\n---\r\n# H\r\nSee [[Y]]\r\n")
     assert tags_of(pf) == {"x"} and pf.warnings == []
     assert [(r.target, r.line) for r in pf.refs] == [("Y", 5)]
+
+
+def test_percent_signs_inside_inline_code_open_no_comment() -> None:
+    text = ("The syntax: `# | ^ : %% [[ ]]` and ``a ` %% b``.\n\nThen [[One]] and [[Two]].\n\n"
+            "%% a real comment [[Hidden]] %%\n\nAfter [[Three]] `%%`\n\n%% unclosed [[Gone]]\n")
+    pf = note(text)
+    assert [r.target for r in pf.refs if r.kind is EdgeKind.LINKS_TO] == ["One", "Two", "Three"]
+
+
+def test_links_nested_deeper_than_the_parser_follows_are_read_and_warned_about() -> None:
+    indented = note("".join("    " * i + f"- item [[L{i}]] #t{i}\n" for i in range(60)) + "\n" + "- " * 12 + "[[Dash]]\n")
+    assert {r.target for r in indented.refs if r.kind is EdgeKind.LINKS_TO} == {f"L{i}" for i in range(60)} | {"Dash"}
+    assert len(nodes_of(indented, NodeKind.TAG)) == 60
+    assert len(indented.warnings) == 1 and indented.warnings[0].startswith("Note.md:60: nested deeper than")
+    quotes = note("# Deep\n\n" + "> " * 200 + "[[Quote]]\n\n# After\n\nplain [[After]]\n")
+    links = {r.target: r for r in quotes.refs if r.kind is EdgeKind.LINKS_TO}
+    assert links["Quote"].src.endswith("#Deep") and links["Quote"].line == 3  # its own section and line
+    assert links["After"].src.endswith("#After") and len(quotes.warnings) == 1
+    shallow = note("- a\n    - b [[B]]\n")
+    assert shallow.warnings == [] and [r.target for r in shallow.refs] == ["B"]
