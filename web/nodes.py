@@ -314,6 +314,9 @@ def descendants(node_id: str, edges: list[Edge]) -> set[str]:
     return found
 
 
+_SECTIONS_COUNT = ("backlinks", "links", "mentions_code")  # relations where a note's sections count as the note
+
+
 def group_relations(node: Node, sub: Subgraph, extra: Subgraph) -> list[dict[str, Any]]:
     """The node's edges grouped as RELATIONS, each item the other end's summary."""
     nodes = {**extra.nodes, **sub.nodes}
@@ -321,12 +324,12 @@ def group_relations(node: Node, sub: Subgraph, extra: Subgraph) -> list[dict[str
     groups = []
     for key, title, direction, kinds in RELATIONS:
         items, seen = [], set()
-        for edge in sub.edges + (extra.edges if key in ("backlinks", "links") else []):
+        for edge in sub.edges + (extra.edges if key in _SECTIONS_COUNT else []):
             if edge.kind not in kinds:
                 continue
             mine = edge.dst if direction == "in" else edge.src
             other = edge.src if direction == "in" else edge.dst
-            if key in ("backlinks", "links"):  # a note's sections count as the note
+            if key in _SECTIONS_COUNT:  # a note's sections count as the note
                 if (mine != node.id and mine not in children) or other in children | {node.id}:
                     continue
             elif mine != node.id:

@@ -295,3 +295,10 @@ def test_graph_layout_places_every_node_and_no_two_shown_labels_collide(client: 
                 assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (url, a, b)
         if data["mode"] == "local":
             assert next(n for n in data["nodes"] if n["id"] == HOME)["labelled"]  # the centre always says its name
+
+
+def test_a_notes_page_lists_the_links_and_code_of_its_sections(client: Any) -> None:
+    body = client.get(api("note:vault/Retry and Backoff.md")).get_json()
+    groups = {g["key"]: [(i["id"], i["via"]) for i in g["items"]] for g in body["relations"]}
+    # the Jitter section mentions the code; the note's page says so, naming the section
+    assert (RETRY, "Jitter") in groups["mentions_code"] and ("file:code/resilience.py", "Jitter") in groups["mentions_code"]
