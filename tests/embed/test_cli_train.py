@@ -49,11 +49,14 @@ def _train(db: Path, name: str, *extra: str, env: dict[str, str]):
                 "--name", name, *extra, env=env)
 
 
-def test_train_judges_the_model_by_searching_with_it_and_promotes_if_better(db: Path, current_model: Path) -> None:
-    env = {"KG_MODEL": str(current_model)}
-    out = _train(db, "toy", "--epochs", "3", "--promote-if-better", env=env).output
+def test_train_judges_the_model_by_searching_with_it_and_promotes_if_better(
+        db: Path, current_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tiny model stands in for the general model (KG_MODEL would pin search to it, and a
+    # promotion would then not count: that is refused, see test_models_promote_and_errors).
+    monkeypatch.setattr("embed.encoder.general_model_dir", lambda: current_model.resolve())
+    out = _train(db, "toy", "--epochs", "3", "--promote-if-better", env={}).output
     assert "search with each model over the whole corpus" in out and "held-out pairs" in out
-    assert "current (current)" in out and "toy" in out and "registered toy" in out
+    assert "current (all-MiniLM-L6-v2)" in out and "toy" in out and "registered toy" in out
     assert "promoted toy: nDCG@10 +" in out
     listing = _run(db, "models").output
     assert "*  toy" in listing and "static" in listing
@@ -97,6 +100,8 @@ def test_models_promote_and_errors(db: Path, current_model: Path) -> None:
          "--max-steps", "3", "--name", "tiny-bert", env=env)
     assert "*" not in _run(db, "models").output.split("\n", 2)[2]
     assert "promoted tiny-bert" in _run(db, "models", "promote", "tiny-bert").output
+    pinned = CliRunner().invoke(main, ["--db", str(db), "models", "promote", "tiny-bert"], env=env)
+    assert pinned.exit_code == 1 and "KG_MODEL" in pinned.output  # search would not use the promoted model
     bad = CliRunner().invoke(main, ["--db", str(db), "models", "promote", "nope"])
     assert bad.exit_code == 1 and "no model 'nope'" in bad.output
     clash = CliRunner().invoke(main, ["--db", str(db), "train", "--static", "--base", "x"])
