@@ -96,11 +96,11 @@ class Workspace:
         Raises:
             ModelError: the model directory is missing or broken.
         """
-        from embed.encoder import load_encoder, set_torch_threads
+        from embed.encoder import load_encoder, set_compute_threads
 
         with self._lock:
             if self._encoder is None:
-                set_torch_threads(self.settings.torch_threads)
+                set_compute_threads(self.settings.torch_threads)
                 spec: Any = self.settings.model or self.registry().promoted()
                 self._encoder = load_encoder(spec, device=self.settings.device or None)
             return self._encoder

@@ -187,7 +187,7 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     import sys
 
     from embed.cli import mine, parse_pairs
-    from embed.encoder import set_torch_threads
+    from embed.encoder import set_compute_threads
     from embed.scratch import DEFAULT_LR, ModelSpec
     from embed.train import TrainConfig, pick_device
     from embed.triplets import fingerprint
@@ -201,7 +201,7 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     labelled = load_queries(queries_file) if queries_file else None  # fail on a bad file before training
     kinds = parse_pairs(pairs)
     settings = ws.settings
-    set_torch_threads(settings.torch_threads)
+    set_compute_threads(settings.torch_threads)
     triplets = mine(ws, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
     queries = _judging_queries(triplets, labelled, kinds)
     registry = ws.registry()

@@ -10,7 +10,8 @@ Stages (``--stages``, comma-separated; default all):
 ``eval``       bench/search/queries.jsonl: bm25, vector, rrf and kg side by side.
 ``latency``    p50/p95 per query on the real graph, query encoding included.
 ``synthetic``  p50/p95 on generated graphs of ``--sizes`` nodes (random vectors for the
-               nodes, real MiniLM encoding for the queries).
+               nodes, real MiniLM encoding for the queries); then the first size again with
+               numpy's BLAS on all cores, the baseline of ``embed.encoder.set_compute_threads``.
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/search/bench_search.py --db /tmp/kgbench``.
 Results go to stdout and, as JSON, to ``--out``.
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from embed.encoder import load_encoder  # noqa: E402
+from embed.encoder import load_encoder, set_compute_threads  # noqa: E402
 from kg.model import Edge, EdgeKind, Node, NodeKind  # noqa: E402
 from kg.store.ladybug import LadybugStore  # noqa: E402
 from search.engine import Searcher  # noqa: E402
@@ -264,7 +265,7 @@ def main() -> None:
     if "ingest" in stages:
         results["ingest"] = stage_ingest(args.db)
         print("ingest:", results["ingest"])
-    torch.set_num_threads(args.threads)
+    set_compute_threads(args.threads)  # as kg sets them: one BLAS thread beside torch's
     encoder = load_encoder(None, device="cpu", max_seq_length=args.max_seq_length)
     store = LadybugStore.open(args.db / "graph", read_only=True)
     if "speed" in stages:
@@ -285,8 +286,14 @@ def main() -> None:
         print("latency (real graph):", results["latency"])
     if "synthetic" in stages:
         vocab = sorted({w for t in _texts(store, 3000) for w in t.split() if w.isalpha() and len(w) > 2})
-        results["synthetic"] = stage_synthetic(args.db.parent / (args.db.name + "-synthetic"),
-                                               [int(s) for s in args.sizes.split(",")], encoder, queries, vocab)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        results["synthetic"] = stage_synthetic(args.db.parent / (args.db.name + "-synthetic"), sizes, encoder,
+                                               queries, vocab)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=os.cpu_count(), user_api="blas"):  # the baseline: BLAS's own threads
+            results["synthetic_blas_threads"] = stage_synthetic(
+                args.db.parent / (args.db.name + "-synthetic"), sizes[:1], encoder, queries, vocab)
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
 
