@@ -239,8 +239,11 @@ def stage_synthetic(work: Path, sizes: list[int], minilm: Any, queries: list[str
         searcher = Searcher(store, index, QueryEncoder(minilm, fake))
         load = time.perf_counter()
         searcher.refresh()
+        import resource
+
         result = {"build_s": round(load - build, 1), "sync_s": round(sync.seconds, 1),
-                  "searcher_load_s": round(time.perf_counter() - load, 1), **_latency(searcher, queries)}
+                  "searcher_load_s": round(time.perf_counter() - load, 1), **_latency(searcher, queries),
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
         print(f"synthetic {n}: {result}")
         out[str(n)] = result
         index.close()
