@@ -96,11 +96,11 @@ class Workspace:
         Raises:
             ModelError: the model directory is missing or broken.
         """
-        from embed.encoder import load_encoder, set_compute_threads
+        from embed.encoder import load_encoder, set_torch_threads
 
         with self._lock:
             if self._encoder is None:
-                set_compute_threads(self.settings.torch_threads)
+                set_torch_threads(self.settings.torch_threads)
                 spec: Any = self.settings.model or self.registry().promoted()
                 self._encoder = load_encoder(spec, device=self.settings.device or None)
             return self._encoder
@@ -157,7 +157,7 @@ class Workspace:
         Raises:
             SearchError: the index is empty.
         """
-        from search.engine import SearchConfig, Searcher
+        from search.engine import SearchConfig, Searcher, share_cores_with_torch
 
         key = config or ""
         with self._lock:
@@ -168,6 +168,7 @@ class Workspace:
             if len(index) == 0:
                 raise SearchError(f"the search index at {index.path} is empty; run `kg ingest PATH` "
                                   "or `kg index` first")
+            share_cores_with_torch()
             built = Searcher(self.store(), index, self.encoder(), SearchConfig.preset(config) if config else None,
                              max_concurrent=(os.cpu_count() or 1) if self.owner else None)
             self._searchers[key] = built

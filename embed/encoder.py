@@ -209,17 +209,8 @@ def versioned(path: Path, max_seq_length: float | int | None) -> str:
     return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
 
 
-def set_compute_threads(threads: int) -> None:
-    """Use this many torch CPU threads (0: leave torch's choice), and one BLAS thread for numpy.
-
-    kg's numpy work is small (a query vector against the matrix), and OpenBLAS's idle threads
-    spin after every call: beside torch's on a small machine they starved the query encoding
-    (search p50 56 ms, p95 118 ms at 10,000 nodes on 2 cores; 15 and 18 ms with one BLAS
-    thread, ``bench/search/bench_search.py --stages synthetic``).
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
+def set_torch_threads(threads: int) -> None:
+    """Use this many torch CPU threads (0: leave torch's choice)."""
     if threads > 0:
         import torch
 

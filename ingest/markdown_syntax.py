@@ -329,24 +329,28 @@ def string_list(value: Any, *, split: str) -> list[str]:
     return out
 
 
-def blank_comments(text: str, code_lines: set[int]) -> str:
+def blank_comments(text: str, code_lines: set[int], inline_ends: dict[int, int]) -> str:
     """Replace every ``%%comment%%`` with spaces, keeping newlines (and line numbers).
 
     Read left to right in Obsidian's order: whatever opens first wins, so ``%%`` inside an
     inline code span (`` `a %% b` ``) is plain text, and a backtick inside a comment opens
     nothing. A code span is CommonMark's: a run of backticks closed by a run of the same
-    length before a blank line; a backslash escapes a backtick.
+    length within the same paragraph, heading or table row; a backslash escapes a backtick.
 
     Args:
         text: the note's text.
         code_lines: 0-based lines inside code blocks, where ``%%`` is plain text.
+        inline_ends: 0-based line → the line after the end of the inline block (paragraph,
+            heading, table row: markdown-it's ``inline`` tokens) that holds it; a backtick
+            on a line outside every such block opens no code span.
 
     Returns:
         The text with comment contents (markers included) blanked out. An unclosed
         ``%%`` comments out the rest of the note, as in Obsidian.
     """
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]  # where each line begins
     out, pos, i, line, counted = [], 0, 0, 0, 0
-    unclosed: dict[int, int] = {}
+    unclosed: dict[tuple[int, int], int] = {}
     while True:
         found = _SPECIAL.search(text, i)
         if found is None:
@@ -354,12 +358,13 @@ def blank_comments(text: str, code_lines: set[int]) -> str:
             return "".join(out)
         i, mark = found.start(), found.group()
         line, counted = line + text.count("\n", counted, i), i  # the 0-based line at i
-        if mark == "\n" or line in code_lines:
+        if mark == "\n" or line in code_lines or line not in inline_ends and mark != _COMMENT:
             i = found.end()
-        elif mark == "\\":
-            i += 1 if text[i + 1:i + 2] in ("", "\n") else 2
+        elif mark == "\\`":  # an escaped backtick opens nothing
+            i = found.end()
         elif mark.startswith("`"):
-            end = _code_span_end(text, i, len(mark), unclosed)
+            after = inline_ends[line]
+            end = _code_span_end(text, i, len(mark), starts[after] if after < len(starts) else len(text), unclosed)
             i = found.end() if end < 0 else end
         else:  # %%: a comment, to the next %% or the end of the note
             end = text.find(_COMMENT, i + 2)
@@ -369,21 +374,18 @@ def blank_comments(text: str, code_lines: set[int]) -> str:
             pos = i = end
 
 
-_SPECIAL = re.compile(r"\n|\\|`+|%%")
+_SPECIAL = re.compile(r"\n|\\`|`+|%%")
 
 
-def _code_span_end(text: str, start: int, run: int, unclosed: dict[int, int]) -> int:
+def _code_span_end(text: str, start: int, run: int, limit: int, unclosed: dict[tuple[int, int], int]) -> int:
     """Where the code span opened by ``run`` backticks at ``start`` ends (after its closing
-    run), or -1 when none closes it before a blank line. ``unclosed`` remembers, per run
-    length, from where no closing run follows (so a note of stray backticks stays linear)."""
-    if start >= unclosed.get(run, len(text) + 1):
+    run), or -1 when no run of that length closes it before ``limit`` (the end of its block).
+    ``unclosed`` remembers, per run length and block, from where none does, so that a block
+    of stray backticks is read once."""
+    if start >= unclosed.get((run, limit), limit + 1):
         return -1
-    closing = _RUNS.setdefault(run, re.compile(rf"(?<!`)`{{{run}}}(?!`)")).search(text, start + run)
+    closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(text, start + run, limit)
     if closing is None:
-        unclosed[run] = start
+        unclosed[(run, limit)] = start
         return -1
-    return -1 if _BLANK_LINE.search(text, start, closing.start()) else closing.end()
-
-
-_RUNS: dict[int, re.Pattern[str]] = {}
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+    return closing.end()

@@ -94,6 +94,7 @@ class _NoteParser:
         self.aliases: list[str] = []
         self.lines: list[str] = []
         self.open_span: _Section | None = None
+        self.too_deep = False  # the parser gave up (RecursionError): every line is read plainly
 
     # --- driver ---------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class _NoteParser:
         source = "\n".join([""] * fm.lines + lines[fm.lines:])
         tokens = self._tokens(source)
         if not self.links_in_comments and "%%" in source:
-            source = mds.blank_comments(source, _code_lines(tokens))
+            source = mds.blank_comments(source, _code_lines(tokens), _inline_ends(tokens))
             tokens = self._tokens(source)
         self.lines = source.split("\n")
         self.note.spans.append((fm.lines, len(self.lines)))
@@ -120,13 +121,14 @@ class _NoteParser:
         try:
             return _PARSER.parse(source)
         except RecursionError:  # nested past what the parser can follow: every line is read plainly
+            self.too_deep = True
             return []
 
     def _read_lost_lines(self, tokens: list[Token], first: int) -> None:
         """Lines nested deeper than the parser follows: their links and tags are read line by
         line (quote and list markers dropped), and the note gets a warning."""
-        lost = mds.lost_lines(tokens, self.lines, first) if tokens else \
-            [i for i in range(first, len(self.lines)) if self.lines[i].strip()]
+        lost = [i for i in range(first, len(self.lines)) if self.lines[i].strip()] if self.too_deep else \
+            mds.lost_lines(tokens, self.lines, first)
         if not lost:
             return
         self.out.warnings.append(f"{self.path}:{lost[0] + 1}: nested deeper than {mds.MAX_NESTING} levels; "
@@ -368,6 +370,16 @@ class _NoteParser:
         key = (src, kind.value, dst)
         if key not in self.edges:
             self.edges[key] = Edge(src, kind, dst, src_kind, dst_kind, line=line)
+
+
+def _inline_ends(tokens: list[Token]) -> dict[int, int]:
+    """Each line of an inline block (paragraph, heading, table row) → the line after the block."""
+    ends: dict[int, int] = {}
+    for tok in tokens:
+        if tok.type == "inline" and tok.map:
+            for line in range(*tok.map):
+                ends[line] = tok.map[1]
+    return ends
 
 
 def _code_lines(tokens: list[Token]) -> set[int]:

@@ -52,7 +52,7 @@ def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roo
     searcher = ws.searcher(config)
     opts: dict[str, Any] = {"kinds": kinds or None, "roots": roots or None, "tags": tags or None,
                             "paths": paths or None, "exclude_tests": exclude_tests}
-    folders = ws.roots()
+    folders = {} if as_json else _root_folders(ws)
     if queries_file is not None:
         for qid, text in _read_queries(queries_file):
             results = searcher.search(text, k, **opts)
@@ -61,6 +61,17 @@ def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roo
     text = query or ""
     results = searcher.search(text, k, **opts)
     _emit({"query": text, "results": [r.to_json() for r in results]}, text, results, as_json, folders)
+
+
+def _root_folders(ws: Workspace) -> dict[str, Path]:
+    """Root name → folder, for paths a terminal opens; none when the ingest state is busy
+    (a writer holds it): the paths are then printed as the index has them."""
+    import sqlite3
+
+    try:
+        return dict(ws.roots())
+    except sqlite3.Error:
+        return {}
 
 
 def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
@@ -187,7 +198,7 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     import sys
 
     from embed.cli import mine, parse_pairs
-    from embed.encoder import set_compute_threads
+    from embed.encoder import set_torch_threads
     from embed.scratch import DEFAULT_LR, ModelSpec
     from embed.train import TrainConfig, pick_device
     from embed.triplets import fingerprint
@@ -201,7 +212,7 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     labelled = load_queries(queries_file) if queries_file else None  # fail on a bad file before training
     kinds = parse_pairs(pairs)
     settings = ws.settings
-    set_compute_threads(settings.torch_threads)
+    set_torch_threads(settings.torch_threads)
     triplets = mine(ws, negatives=negatives, seed=seed, use_feedback=not no_feedback, pair_kinds=kinds)
     queries = _judging_queries(triplets, labelled, kinds)
     registry = ws.registry()

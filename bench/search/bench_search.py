@@ -11,7 +11,7 @@ Stages (``--stages``, comma-separated; default all):
 ``latency``    p50/p95 per query on the real graph, query encoding included.
 ``synthetic``  p50/p95 on generated graphs of ``--sizes`` nodes (random vectors for the
                nodes, real MiniLM encoding for the queries); then the first size again with
-               numpy's BLAS on all cores, the baseline of ``embed.encoder.set_compute_threads``.
+               numpy's BLAS on all cores, the baseline of ``search.engine.share_cores_with_torch``.
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/search/bench_search.py --db /tmp/kgbench``.
 Results go to stdout and, as JSON, to ``--out``.
@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from embed.encoder import load_encoder, set_compute_threads  # noqa: E402
+from embed.encoder import load_encoder, set_torch_threads  # noqa: E402
 from kg.model import Edge, EdgeKind, Node, NodeKind  # noqa: E402
 from kg.store.ladybug import LadybugStore  # noqa: E402
-from search.engine import Searcher  # noqa: E402
+from search.engine import Searcher, share_cores_with_torch  # noqa: E402
 from search.eval import compare, format_reports, load_queries  # noqa: E402
 from search.index import SearchIndex, embed_text  # noqa: E402
 
@@ -268,7 +268,8 @@ def main() -> None:
     if "ingest" in stages:
         results["ingest"] = stage_ingest(args.db)
         print("ingest:", results["ingest"])
-    set_compute_threads(args.threads)  # as kg sets them: one BLAS thread beside torch's
+    set_torch_threads(args.threads)
+    share_cores_with_torch()  # as kg does wherever it searches: one BLAS thread beside torch's
     encoder = load_encoder(None, device="cpu", max_seq_length=args.max_seq_length)
     store = LadybugStore.open(args.db / "graph", read_only=True)
     if "speed" in stages:

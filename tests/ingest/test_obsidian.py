@@ -347,3 +347,9 @@ def test_links_nested_deeper_than_the_parser_follows_are_read_and_warned_about()
     assert links["After"].src.endswith("#After") and len(quotes.warnings) == 1
     shallow = note("- a\n    - b [[B]]\n")
     assert shallow.warnings == [] and [r.target for r in shallow.refs] == ["B"]
+
+
+def test_a_stray_backtick_does_not_pair_with_one_in_another_block() -> None:
+    # A code span ends with its paragraph: the real comment in the next item still hides its link.
+    assert [r.target for r in note("- press the ` key\n- %% [[Private]] %%\n- run `ls` [[Shown]]\n").refs] == ["Shown"]
+    assert note("[ref]: http://example.com\n").warnings == []  # no token is no loss

@@ -78,11 +78,11 @@ def test_the_general_model_loads_by_its_name_as_the_readme_writes_it(minilm: Sen
     assert by_name.name == minilm.name and by_name.version == minilm.version
 
 
-def test_compute_threads_leave_numpy_one_blas_thread() -> None:
+def test_a_searching_process_leaves_numpy_one_blas_thread() -> None:
     from threadpoolctl import threadpool_info
 
-    from embed.encoder import set_compute_threads
+    from search.engine import share_cores_with_torch
 
-    set_compute_threads(0)  # what every process that loads the encoder does (Workspace.encoder)
+    share_cores_with_torch()  # what the composition root does when it builds a searcher
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)

@@ -51,7 +51,7 @@ window.kgGraph = (function () {
    * The full-page graph (/api/graph's answer, laid out by the server: x, y, size, font,
    * labelled). In the overview nodes are coloured by folder cluster, notes round and files
    * square; only the labels that do not collide are shown until the reader zooms in.
-   * Clicking a node centres the local graph on it (``options.openPages``: opens its page).
+   * Clicking a node centres the local graph on it (``options.openPage``, the id of the page it is drawn on: opens the clicked node's page).
    */
   function drawClustered(container, data, options) {
     options = options || {};
@@ -95,8 +95,8 @@ window.kgGraph = (function () {
     cy.on("zoom", () => cy.nodes("[nodeId]").toggleClass("all-labels", cy.zoom() > fitted * 1.8));
     cy.on("tap", "node[nodeId]", (event) => {
       const id = event.target.data("nodeId");
-      if (options.openPages) {  // a node page's own graph: a click opens that node's page
-        if (id !== data.center) window.location.assign(kg.nodeUrl(id));
+      if (options.openPage) {  // a node page's own graph: a click opens that node's page
+        if (id !== options.openPage) window.location.assign(kg.nodeUrl(id));
         return;
       }
       const depth = document.getElementById("g-depth");

@@ -46,9 +46,10 @@
         const size = "&w=" + Math.max(200, graph.clientWidth) + "&h=" + Math.max(200, graph.clientHeight);
         const response = await fetch(graph.dataset.layout + "&depth=" + depth + size, { credentials: "same-origin" });
         const data = await response.json();
-        if (!data.ok) throw new Error(data.error);
-        kgGraph.drawClustered(graph, data, { legend, openPages: true });
-        return;
+        if (data.ok) {  // else (not in the search index yet) the plain neighbours below
+          kgGraph.drawClustered(graph, data, { legend, openPage: graph.dataset.center });
+          return;
+        }
       }
       const response = await fetch(graph.dataset.src + "?depth=" + depth, { credentials: "same-origin" });
       const data = await response.json();

@@ -89,7 +89,7 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
           trained: str = "") -> dict[str, Any]:
     from app.workspace import Workspace
     from kg.settings import Settings
-    from search.engine import Searcher
+    from search.engine import Searcher, share_cores_with_torch
     from search.eval import compare, load_queries, merge_reports
     from search.eval import TargetResolver, evaluate
 
@@ -102,6 +102,7 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
     per_config: dict[str, list[Any]] = defaultdict(list)
     no_match: dict[str, int] = {}
     encoder = None
+    share_cores_with_torch()  # as a server or the CLI does when it searches
     for name, group in by_graph.items():
         with Workspace(Settings.load(os.environ, db=work / name, model=model or None)) as ws:
             encoder = encoder or ws.encoder()
