@@ -32,6 +32,18 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
+def share_cores_with_torch() -> None:
+    """Give numpy's BLAS one thread in a process that searches. Search's numpy work is small
+    (a query vector against the matrix), and OpenBLAS's idle threads spin after every call:
+    beside torch's, which encode the query, they starved it on a 2-core machine (p50 34 ms,
+    p95 117 ms at 10,000 nodes; 16 and 21 ms with one BLAS thread: ``bench/search/
+    bench_search.py --stages synthetic`` measures both). Process-wide: the workspace calls it
+    when it builds a searcher, not in a process that only trains or mines."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class Workspace:
     """The objects of one database, built lazily and kept until ``close()``.
 
@@ -157,7 +169,7 @@ class Workspace:
         Raises:
             SearchError: the index is empty.
         """
-        from search.engine import SearchConfig, Searcher, share_cores_with_torch
+        from search.engine import SearchConfig, Searcher
 
         key = config or ""
         with self._lock:

@@ -227,18 +227,6 @@ def _fold_titles(view: _View, ranked: list[_Hit]) -> list[_Hit]:
     return out
 
 
-def share_cores_with_torch() -> None:
-    """Give numpy's BLAS one thread in a process that searches. Search's numpy work is small
-    (a query vector against the matrix), and OpenBLAS's idle threads spin after every call:
-    beside torch's, which encode the query, they starved it on a 2-core machine (p50 34 ms,
-    p95 117 ms at 10,000 nodes; 16 and 21 ms with one BLAS thread: ``bench/search/
-    bench_search.py --stages synthetic`` measures both). Process-wide: the composition root
-    calls it when it builds a searcher, not a process that only trains or mines."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
-
-
 class Searcher:
     """Answers queries over a SearchIndex, with the graph for expansion.
 

@@ -33,7 +33,6 @@ FEATURES = (
 )
 WEIGHTS_FILE = Path(__file__).with_name("ranker.json")
 
-MAX_CHARS = 2000  # text lengths above this count as this (what the index stores per node)
 TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "fixture", "fixtures", "benchmark", "bench"})
 
 
@@ -62,7 +61,7 @@ class Candidate:
     neighbour_bm25: float = 0.0
     parent_bm25: float = 0.0
     child_bm25: float = 0.0
-    text_chars: int = 0
+    text_chars: int = 0  # of its text as the index stores it (so at most search.index.SNIPPET_CHARS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def features(c: Candidate, q: QueryFacts, rrf_k: int = 60) -> list[float]:
         c.neighbour_cos / base, c.parent_cos / base, c.child_cos / base,
         c.neighbour_bm25, c.parent_bm25, c.child_bm25,
         *(float(c.kind == k) for k in ("Note", "Heading", "Block", "File", "Class", "Function")),
-        float(not q.tests_wanted and is_test_path(c.path)), math.log1p(min(c.text_chars, MAX_CHARS)) / 8,
+        float(not q.tests_wanted and is_test_path(c.path)), math.log1p(c.text_chars) / 8,
     ]
 
 

@@ -11,7 +11,7 @@ Stages (``--stages``, comma-separated; default all):
 ``latency``    p50/p95 per query on the real graph, query encoding included.
 ``synthetic``  p50/p95 on generated graphs of ``--sizes`` nodes (random vectors for the
                nodes, real MiniLM encoding for the queries); then the first size again with
-               numpy's BLAS on all cores, the baseline of ``search.engine.share_cores_with_torch``.
+               numpy's BLAS on all cores, the baseline of ``app.workspace.share_cores_with_torch``.
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/search/bench_search.py --db /tmp/kgbench``.
 Results go to stdout and, as JSON, to ``--out``.
@@ -38,7 +38,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from embed.encoder import load_encoder, set_torch_threads  # noqa: E402
 from kg.model import Edge, EdgeKind, Node, NodeKind  # noqa: E402
 from kg.store.ladybug import LadybugStore  # noqa: E402
-from search.engine import Searcher, share_cores_with_torch  # noqa: E402
+from app.workspace import share_cores_with_torch  # noqa: E402
+from search.engine import Searcher  # noqa: E402
 from search.eval import compare, format_reports, load_queries  # noqa: E402
 from search.index import SearchIndex, embed_text  # noqa: E402
 

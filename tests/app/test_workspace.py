@@ -112,3 +112,13 @@ def test_searches_go_on_while_a_promotion_re_embeds_the_index(tmp_path: Path, mo
         assert workspace_searcher(ws).search("retry", 3)
     finally:
         ws.close()
+
+
+def test_a_searching_process_leaves_numpy_one_blas_thread() -> None:
+    from threadpoolctl import threadpool_info
+
+    from app.workspace import share_cores_with_torch
+
+    share_cores_with_torch()  # what the composition root does when it builds a searcher
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)

@@ -76,13 +76,3 @@ def test_the_general_model_loads_by_its_name_as_the_readme_writes_it(minilm: Sen
 
     by_name = load_encoder("all-MiniLM-L6-v2")
     assert by_name.name == minilm.name and by_name.version == minilm.version
-
-
-def test_a_searching_process_leaves_numpy_one_blas_thread() -> None:
-    from threadpoolctl import threadpool_info
-
-    from search.engine import share_cores_with_torch
-
-    share_cores_with_torch()  # what the composition root does when it builds a searcher
-    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
-    assert blas and all(pool["num_threads"] == 1 for pool in blas)

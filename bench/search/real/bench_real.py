@@ -89,7 +89,8 @@ def score(work: Path, split: str, model: str, names: list[str], graphs: list[str
           trained: str = "") -> dict[str, Any]:
     from app.workspace import Workspace
     from kg.settings import Settings
-    from search.engine import Searcher, share_cores_with_torch
+    from app.workspace import share_cores_with_torch
+    from search.engine import Searcher
     from search.eval import compare, load_queries, merge_reports
     from search.eval import TargetResolver, evaluate
 
