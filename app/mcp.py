@@ -81,11 +81,11 @@ class Tools:
             out["text"] = node.text[:MAX_TEXT_CHARS] + f"\n… ({len(node.text) - MAX_TEXT_CHARS} more characters)"
         return {"node": out, "relations": relations}
 
-    def relation(self, ref: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    def relation(self, ref: str, keys: tuple[str, ...], guesses: bool = False) -> dict[str, Any]:
         """The items of some of a node's relations (``web.nodes.RELATIONS`` keys)."""
         from web.nodes import node_relations, summary
 
-        node, _, _, relations = node_relations(self.ws.store(), self.resolve(ref))
+        node, _, _, relations = node_relations(self.ws.store(), self.resolve(ref), guesses)
         items = [item for group in relations if group["key"] in keys for item in group["items"]]
         return {"node": summary(node), "items": items, "count": len(items)}
 
@@ -170,10 +170,13 @@ def build_server(ws: Workspace) -> Any:
         return guarded(tools.neighbours)(ref, depth, edge_kinds)
 
     @server.tool(annotations=read_only)
-    def callers(ref: Ref) -> dict[str, Any]:
+    def callers(ref: Ref, include_guesses: Annotated[bool, Field(
+            description="Also list calls that only match the name (unresolved: no import, scope or type "
+                        "evidence), as 'possible_callers'.")] = False) -> dict[str, Any]:
         """The functions and files that call a function or class (each with the call's line and how
         it was resolved)."""
-        return guarded(tools.relation)(ref, ("callers",))
+        keys = ("callers", "possible_callers") if include_guesses else ("callers",)
+        return guarded(tools.relation)(ref, keys, include_guesses)
 
     @server.tool(annotations=read_only)
     def callees(ref: Ref) -> dict[str, Any]:

@@ -24,6 +24,13 @@ The parser knows no language. What a language means lives in its query,
 ``@import.default``                 the name a default export is bound to (JS)
 ``@import.star`` / ``@import.include``  ``import *``; a file included as a module (``mod x;``)
 ``@file.doc``                       the module docstring
+``@file.package``                   the package or namespace the file declares (Java, C#, PHP)
+``@import.relative``                the import names a path relative to the importing file
+                                    (``#include "x.h"``, ``require_relative``)
+``@local.name`` / ``@local.type``   a variable and the type that evidence gives it inside the
+                                    enclosing definition: a constructor assignment
+                                    (``x = Foo()``), an annotation or a typed declaration;
+                                    a call ``x.m()`` then carries ``type`` for the resolver
 ``@doc.comment`` / ``@doc.skip``    comments (doc blocks above definitions) and lines a doc
                                     block may span (attributes, decorators)
 ==================================  ======================================================
@@ -61,6 +68,8 @@ SIGNATURE_CAP = 400
 _SPACE = re.compile(r"\s+")
 _DOT_SPACE = re.compile(r"\s*(?:\.|::)\s*")
 _HEAD = re.compile(r"[^.:]*")
+_DOTTED = re.compile(r"[\w$]+(?:(?:\.|::)[\w$]+)*")
+_RECEIVER = re.compile(r"(.+?)(?:\.|::)[^.:]+$")  # `self.client.send` → `self.client`
 _STRING_QUOTES = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')|(\"\"\"|'''|\"|')$")
 _COMMENT_MARK = re.compile(r"^\s*(///?!?|/\*\*?|\*/|\*|#)\s?")
 
@@ -157,10 +166,10 @@ def parse_code(root: str, path: str, source: bytes) -> ParsedFile:
     _collect_defs(src, groups["def"], groups["scope"])
     comments = _comment_index(src, groups["comment"], groups["skip"]) if src.lang.comment_docs else None
     fid = file_id(root, path)
-    parsed.nodes.append(_file_node(src, fid, groups["file_doc"]))
+    parsed.nodes.append(_file_node(src, fid, groups["file_doc"], groups["package"]))
     parsed.nodes += [_def_node(src, d, comments) for d in src.defs if not d.is_scope]
     parsed.edges += _contains(src, fid)
-    parsed.refs += _calls(src, fid, groups["call"])
+    parsed.refs += _calls(src, fid, groups["call"], _local_types(src, groups["local"]))
     parsed.refs += _inherits(src, groups["inherits"])
     parsed.refs += _imports(src, fid, groups["import"])
     if tree.root_node.has_error:
@@ -173,7 +182,8 @@ def parse_code(root: str, path: str, source: bytes) -> ParsedFile:
 def _group(matches: list[tuple[int, dict[str, list[TsNode]]]]) -> dict[str, list[dict[str, list[TsNode]]]]:
     """Sort query matches by what they describe."""
     groups: dict[str, list[dict[str, list[TsNode]]]] = {
-        k: [] for k in ("def", "scope", "call", "inherits", "import", "file_doc", "comment", "skip")}
+        k: [] for k in ("def", "scope", "call", "inherits", "import", "file_doc", "comment", "skip", "package",
+                        "local")}
     for _, caps in matches:
         if "name.reference.call" in caps:
             groups["call"].append(caps)
@@ -189,6 +199,10 @@ def _group(matches: list[tuple[int, dict[str, list[TsNode]]]]) -> dict[str, list
             groups["skip"].append(caps)
         elif "file.doc" in caps:
             groups["file_doc"].append(caps)
+        elif "file.package" in caps:
+            groups["package"].append(caps)
+        elif "local.name" in caps and "local.type" in caps:
+            groups["local"].append(caps)
         elif any(k.startswith("definition.") for k in caps):
             groups["def"].append(caps)
     return groups
@@ -265,13 +279,15 @@ def _nest(src: _Source) -> None:
 
 # -- nodes and CONTAINS -------------------------------------------------------------------
 
-def _file_node(src: _Source, fid: str, doc_matches: list[dict[str, list[TsNode]]]) -> Node:
+def _file_node(src: _Source, fid: str, doc_matches: list[dict[str, list[TsNode]]],
+               package_matches: list[dict[str, list[TsNode]]]) -> Node:
     doc = _clean_docstring(src.text(doc_matches[0]["file.doc"][0])) if doc_matches else ""
     top = [d.qualname for d in src.defs if d.parent is None and not d.is_scope]
     text = "\n".join(part for part in (src.path, doc, " ".join(top)) if part)
+    packages = sorted({_SPACE.sub("", src.text(caps["file.package"][0])) for caps in package_matches})
     return Node(id=fid, kind=NodeKind.FILE, name=PurePosixPath(src.path).name, root=src.root, path=src.path,
                 text=text, doc=doc, lang=src.lang.name, start_line=1,
-                end_line=src.data.count(b"\n") + 1)
+                end_line=src.data.count(b"\n") + 1, props={"packages": packages} if packages else {})
 
 
 def _def_node(src: _Source, d: _Def, comments: _Comments | None) -> Node:
@@ -341,25 +357,81 @@ def _enclosing(src: _Source, nodes: list[TsNode]) -> Iterator[tuple[TsNode, _Def
         yield node, (stack[-1] if stack else None)
 
 
-def _calls(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> list[Ref]:
+def _local_types(src: _Source, matches: list[dict[str, list[TsNode]]]) -> dict[tuple[str, str], str]:
+    """``(qualname of the definition it lives in, variable) → type as written``.
+
+    A variable of the enclosing object (``self.client = Client()``) belongs to the class, so
+    every method sees it; the first evidence for a name wins.
+    """
+    types: dict[tuple[str, str], str] = {}
+    by_node = {caps["local.name"][0].id: caps["local.type"][0] for caps in matches}
+    names = [caps["local.name"][0] for caps in matches]
+    for node, d in _enclosing(src, names):
+        name = _callee(src, node)
+        owner = d
+        if _HEAD.match(name).group(0) in src.lang.self_names:  # type: ignore[union-attr]
+            while owner is not None and not owner.is_class and not owner.is_scope:
+                owner = owner.parent
+        written = _squash(src.text(by_node[node.id]))
+        types.setdefault((owner.qualname if owner else "", name), written)
+        if owner is not None and owner is d and owner.is_class:  # a typed field: `self.x` in methods
+            for self_name in src.lang.self_names:
+                types.setdefault((owner.qualname, f"{self_name}.{name}"), written)
+    return types
+
+
+def _type_of(types: dict[tuple[str, str], str], d: _Def | None, name: str) -> str:
+    """The type evidence gives ``name`` in definition ``d`` or around it ("" when none)."""
+    while True:
+        hit = types.get((d.qualname if d else "", name))
+        if hit is not None or d is None:
+            return hit or ""
+        d = d.parent
+
+
+def _calls(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]],
+           types: dict[tuple[str, str], str]) -> list[Ref]:
     refs = []
     lang = src.lang.name
     nodes = [caps["name.reference.call"][0] for caps in matches]
     for node, d in _enclosing(src, nodes):
         while d is not None and d.is_scope:
             d = d.parent
-        target = _squash(src.text(node))
+        target = _callee(src, node)
         props: dict[str, Any] = {"lang": lang}
         if "." in target or ":" in target:  # only `x.y` / `x::y` can be self calls
             head = _HEAD.match(target).group(0)  # type: ignore[union-attr]
             if head in src.lang.self_names or (head and head == _self_name(d)):
                 props["self"] = True
+            receiver = _RECEIVER.match(target)
+            typed = _type_of(types, d, receiver.group(1)) if types and receiver else ""
+            typed = typed or (_constructed(receiver.group(1)) if receiver else "")
+            if typed:
+                props["type"] = typed
         if d is None:
             refs.append(Ref(fid, NodeKind.FILE, EdgeKind.CALLS, target, node.start_point[0] + 1, props))
         else:
             kind = NodeKind.CLASS if d.is_class else NodeKind.FUNCTION
             refs.append(Ref(d.id, kind, EdgeKind.CALLS, target, node.start_point[0] + 1, props))
     return refs
+
+
+def _constructed(receiver: str) -> str:
+    """The class a receiver is built from, when it is a call: ``models.Base(1)`` → ``models.Base``."""
+    if not receiver.endswith(")"):
+        return ""
+    depth = 0
+    for i in range(len(receiver) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(receiver[i], 0)
+        if depth == 0:
+            head = receiver[:i].removeprefix("new ")
+            return head if _DOTTED.fullmatch(head) else ""
+    return ""
+
+
+def _callee(src: _Source, node: TsNode) -> str:
+    """A callee or variable as one line, with ``->`` written as ``.`` (``$this->save`` → ``$this.save``)."""
+    return _squash(src.text(node)).replace("->", ".")
 
 
 def _squash(text: str) -> str:
@@ -399,7 +471,7 @@ def _imports(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> 
     grouped: dict[tuple[int, str], dict[str, Any]] = {}
     for caps in matches:
         stmt = _first(caps, "reference.import") or caps["name.reference.import"][0]
-        module = src.text(caps["name.reference.import"][0]).strip().strip("\"'`")
+        module = src.text(caps["name.reference.import"][0]).strip().strip("\"'`<>")
         if not module:
             continue  # `import ""` names no module (Go would resolve it to the file's own package)
         entry = grouped.setdefault((stmt.start_byte, module), {
@@ -419,6 +491,7 @@ def _imports(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> 
         elif aliases and not names:
             entry["alias"][module] = aliases[0]
         entry["include"] = entry["include"] or "import.include" in caps
+        entry["relative"] = entry.get("relative") or "import.relative" in caps
     refs = []
     for (_, module), entry in sorted(grouped.items()):
         props: dict[str, Any] = {"names": entry["names"], "alias": entry["alias"], "lang": src.lang.name}
@@ -426,6 +499,8 @@ def _imports(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> 
             props["level"] = len(module) - len(module.lstrip("."))
         if entry["include"]:
             props["include"] = True
+        if entry["relative"]:
+            props["relative"] = True
         refs.append(Ref(fid, NodeKind.FILE, EdgeKind.IMPORTS, module, entry["line"], props))
     return refs
 

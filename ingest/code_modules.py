@@ -26,6 +26,7 @@ JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
 _GO_MODULE = re.compile(rb"^\s*module\s+(\S+)", re.M)
 _GO_VERSION = re.compile(r"v\d+")
 _JSON_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
+_TYPE_PREFIX = re.compile(r"^(?:[&*]|(?:new|mut|const|dyn|impl|readonly)\s+|\s+)+")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 MAX_DEPTH = 4  # how many re-exports a binding is followed through
 DefRef = tuple[str, NodeKind]  # (node id, Class or Function)
@@ -44,6 +45,7 @@ class FileInfo:
     defs: dict[str, DefRef] = field(default_factory=dict)  # qualname → first def
     bindings: dict[str, Binding] = field(default_factory=dict)  # name bound by an import
     stars: list[FileInfo] = field(default_factory=list)  # files imported with `*`
+    packages: list[str] = field(default_factory=list)  # declared packages, dotted (Java, C#, PHP)
 
 
 @dataclass
@@ -89,6 +91,8 @@ class Index:
     simple: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
     methods: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
     quals: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
+    packages: dict[tuple[str, str, str], list[FileInfo]] = field(default_factory=dict)
+    by_name: dict[tuple[str, str, str], list[FileInfo]] = field(default_factory=dict)  # file name → files
     tsconfig: dict[str, tuple[str, list[tuple[str, list[str]]]] | None] = field(default_factory=dict)
     cache: dict[tuple[str, str, str], object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -105,11 +109,18 @@ class Index:
     def _add(self, pf: ParsedFile) -> None:
         spec = LANGUAGES.get(pf.lang)
         family = spec.family if spec else pf.lang
-        fid = next((n.id for n in pf.nodes if n.kind is NodeKind.FILE), f"file:{pf.root}/{pf.path}")
+        file_node = next((n for n in pf.nodes if n.kind is NodeKind.FILE), None)
+        fid = file_node.id if file_node else f"file:{pf.root}/{pf.path}"
         f = FileInfo(pf.root, pf.path, pf.lang, family, fid, posixpath.dirname(pf.path))
         self.files[(pf.root, pf.path)] = f
         self.files_by_id[fid] = f
         self.by_dir.setdefault((pf.root, family, f.dir), []).append(f)
+        self.by_name.setdefault((pf.root, family, posixpath.basename(pf.path)), []).append(f)
+        separator = spec.module_separator if spec else "."
+        for package in file_node.props.get("packages", []) if file_node else []:
+            dotted = package.replace(separator, ".").strip(".")
+            f.packages.append(dotted)
+            self.packages.setdefault((pf.root, family, dotted), []).append(f)
         key = (pf.root, family)
         simple, methods, quals = (self.simple.setdefault(key, {}), self.methods.setdefault(key, {}),
                                   self.quals.setdefault(key, {}))
@@ -149,10 +160,11 @@ class Index:
         return self.files.get((root, path))
 
     def package_files(self, f: FileInfo) -> list[FileInfo]:
-        """The other files of a Go package (same folder); empty for other languages."""
-        if f.family != "go":
-            return []
-        return [o for o in self.by_dir.get((f.root, f.family, f.dir), []) if o is not f]
+        """The other files of f's package, whose names f sees without an import: the same folder
+        in Go, the same declared package or namespace in Java, C# and PHP; none elsewhere."""
+        if f.family == "go":
+            return [o for o in self.by_dir.get((f.root, f.family, f.dir), []) if o is not f]
+        return [o for p in f.packages for o in self.packages.get((f.root, f.family, p), []) if o is not f]
 
     def class_of(self, f: FileInfo, scope: str) -> str | None:
         """The id of the class whose method ``scope`` (a qualname in ``f``) is in."""
@@ -203,14 +215,19 @@ class Index:
         hits = self.quals.get((f.root, f.family), {}).get(wanted, [])
         return hits[0] if len(hits) == 1 else None
 
-    def unique(self, f: FileInfo, target: str) -> DefRef | None:
-        """The one definition in the root a name can mean, or None (the low-confidence fallback)."""
+    def candidates(self, f: FileInfo, target: str) -> list[DefRef]:
+        """The definitions in the root a called name could mean by its name alone: top-level
+        ones for ``f()``, methods for ``x.f()``."""
         parts = split_target(target)
         if not parts or not parts[-1].isidentifier():
-            return None
+            return []
         table = self.simple if len(parts) == 1 else self.methods
-        hits = table.get((f.root, f.family), {}).get(parts[-1], [])
-        return hits[0] if len(hits) == 1 else None
+        return table.get((f.root, f.family), {}).get(parts[-1], [])
+
+    def links_by_name(self, f: FileInfo, target: str) -> bool:
+        """Whether a bare call ``f()`` means the program's one function of that name (C linkage)."""
+        spec = LANGUAGES.get(f.lang)
+        return spec is not None and spec.global_functions and "." not in target and ":" not in target
 
     def cached_file(self, root: str, rel: str) -> bytes | None:
         """A small config file of a root (go.mod, Cargo.toml...), read once."""
@@ -235,6 +252,16 @@ def split_target(target: str) -> list[str]:
     if text.startswith("super()."):
         return ["super()", *text[len("super()."):].split(".")]
     return [p for p in text.split(".") if p] if text else []
+
+
+def type_name(text: str) -> str:
+    """The class a written type names: ``Optional[Client]``, ``"Client"``, ``Client | None``,
+    ``*Client``, ``new Client`` → ``Client`` ("" when it names several)."""
+    text = _TYPE_PREFIX.sub("", text.strip().strip("\"'"))
+    if text.startswith(("Optional[", "typing.Optional[")) and text.endswith("]"):
+        text = text[text.index("[") + 1:-1]
+    parts = [p.strip() for p in text.split("|") if p.strip() not in ("None", "null", "undefined")]
+    return base_name(parts[0].rstrip("?")) if len(parts) == 1 else ""
 
 
 def base_name(target: str) -> str:

@@ -34,8 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import code_bindings as bindings
+from ingest import code_declared as declared
 from ingest import code_modules as modules
 from ingest.code_modules import Binding, FileInfo, Index
+from ingest.languages import LANGUAGES
 from ingest.types import ParsedFile, Ref
 from kg.model import Edge, EdgeKind, Node, NodeKind, content_hash, module_id, unresolved_id
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 _DEF_KINDS = (NodeKind.CLASS, NodeKind.FUNCTION)
 _MAX_BASE_DEPTH = 8
+_MAX_CANDIDATES = 5  # name-only candidates kept on an unresolved call
 
 
 @dataclass
@@ -119,8 +122,16 @@ class _Resolver:
     # -- imports --------------------------------------------------------------------------
 
     def imports(self, f: FileInfo, ref: Ref) -> None:
+        """Resolve one import: bind its names in ``f`` and draw its IMPORTS edges.
+
+        The rule: each imported name is an edge to the definition it names; a name that is not a
+        definition there (a module, a variable, a re-export), and an import of a whole module,
+        is an edge to the module's file (to each file of a Go package or a Java package); an
+        import from outside the roots is an edge to its ExternalModule.
+        """
         self.count(f.lang, "imports")
-        found = modules.find_module(self.index, f, ref)
+        data_driven = bool(LANGUAGES[f.lang].modules) if f.lang in LANGUAGES else False
+        found = declared.find(self.index, f, ref) if data_driven else modules.find_module(self.index, f, ref)
         bound = modules.bound_names(ref)
         if found.external:
             self.count(f.lang, "imports_external")
@@ -133,6 +144,12 @@ class _Resolver:
             self.count(f.lang, "imports_unresolved")
             return
         self.count(f.lang, "imports_internal")
+        if data_driven:
+            names_bound, targets = declared.bind(f, ref, found)
+            f.bindings.update(names_bound)
+            for dst, kind in targets:
+                self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
+            return
         names = ref.props.get("names", [])
         if "*" in names or ref.props.get("alias", {}).get(ref.target) == ".":
             f.stars += found.files
@@ -268,23 +285,44 @@ class _Resolver:
             dst = self.unresolved(f.root, "class", name, f.lang)
             self.edge(ref, src[2], NodeKind.CLASS, EdgeKind.INHERITS, dst, NodeKind.UNRESOLVED, "", resolved=False)
 
+    def typed(self, f: FileInfo, scope: str, ref: Ref) -> _Target | None:
+        """``x.m()`` where evidence in the source gives ``x`` a type: that class's method ``m``."""
+        cls = self.resolve(f, scope, modules.type_name(ref.props["type"]), False)
+        if cls is None or cls.kind is not NodeKind.CLASS:
+            return None
+        return self.method(cls.id, modules.split_target(ref.target)[-1], "type")
+
     def call(self, ref: Ref) -> None:
+        """A call resolves only on evidence: scope, an import, the receiver or its type.
+
+        A name that only matches definitions elsewhere in the root stays unresolved, with
+        those candidates on the edge (``how = "name-only"``), unless the language links
+        functions by name (C).
+        """
         info = self.index.defs_by_id.get(ref.src)
         f, scope = (info[0], info[1]) if info else (self.index.files_by_id[ref.src], "")
         self.count(f.lang, "calls")
-        found = self.resolve(f, scope, ref.target, bool(ref.props.get("self")))
+        is_self = bool(ref.props.get("self"))
+        found = self.typed(f, scope, ref) if "type" in ref.props and not is_self else None
+        found = found or self.resolve(f, scope, ref.target, is_self)
+        if found is None and "type" in ref.props and is_self:  # `self.client.send()`
+            found = self.typed(f, scope, ref)
+        hits: list[tuple[str, NodeKind]] = []
         if found is None or (found.kind is None and not found.external):
-            hit = self.index.unique(f, ref.target)
-            found = _Target(hit[0], hit[1], "unique-name", 0.5) if hit else found
+            hits = self.index.candidates(f, ref.target)
+            if len(hits) == 1 and self.index.links_by_name(f, ref.target):
+                found = _Target(hits[0][0], hits[0][1], "linkage")
         if found is not None and found.kind in _DEF_KINDS:
             self.count(f.lang, "calls_resolved")
             self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, found.id, found.kind, found.how,
                       confidence=found.confidence)
             return
         dst = self.unresolved(f.root, "call", ref.target, f.lang)
-        how = "external" if found is not None and found.external else ""
+        how = "external" if found is not None and found.external else "name-only" if hits else ""
         self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, dst, NodeKind.UNRESOLVED, how, resolved=False,
-                  confidence=0.0)
+                  confidence=1 / len(hits) if hits else 0.0)
+        if hits:
+            self.edges[(ref.src, EdgeKind.CALLS.value, dst)].props["candidates"] = [h[0] for h in hits[:_MAX_CANDIDATES]]
 
 
 def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> CodeResolution:

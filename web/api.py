@@ -52,7 +52,7 @@ def stats() -> Response:
 @bp.get("/node/<path:node_id>")
 def node(node_id: str) -> Response:
     svc = services()
-    page = NodePages(svc.store, svc.roots(), svc.settings.max_file_bytes).build(node_id)
+    page = NodePages(svc.store, svc.roots(), svc.settings.max_file_bytes).build(node_id, bool_arg("guesses"))
     return jsonify({"ok": True, **page.as_json()})
 
 

@@ -7,6 +7,7 @@ instead). No route serves a file outside the ingested roots.
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import posixpath
@@ -117,13 +118,13 @@ class NodePages:
         self.roots = roots
         self.max_file_bytes = max_file_bytes
 
-    def build(self, node_id: str) -> NodePage:
-        """The page of ``node_id``.
+    def build(self, node_id: str, guesses: bool = False) -> NodePage:
+        """The page of ``node_id`` (with its possible callers by name only when ``guesses``).
 
         Raises:
             NodeNotFound: no node has that id.
         """
-        node, sub, extra, relations = node_relations(self.store, node_id)
+        node, sub, extra, relations = node_relations(self.store, node_id, guesses)
         body, source = self.body(node, sub, extra, depth=0)
         return NodePage(node=node, sub=sub, relations=relations, body=body, body_source=source)
 
@@ -182,9 +183,14 @@ class NodePages:
         return Markup(f'<div class="embed">{head}{html}</div>')
 
 
-def node_relations(store: GraphStore, node_id: str) -> tuple[Node, Subgraph, Subgraph, list[dict[str, Any]]]:
+def node_relations(store: GraphStore, node_id: str, guesses: bool = False,
+                   ) -> tuple[Node, Subgraph, Subgraph, list[dict[str, Any]]]:
     """A node, its neighbourhood, its sections' links and its relations grouped as RELATIONS:
     what its page (and the MCP ``node`` tool) lists around it.
+
+    Args:
+        guesses: also list the calls that only name-match a function or class ("possible
+            callers"): unresolved calls that name it among their candidates.
 
     Raises:
         NodeNotFound: no node has that id.
@@ -192,7 +198,31 @@ def node_relations(store: GraphStore, node_id: str) -> tuple[Node, Subgraph, Sub
     sub = store.neighbourhood(node_id, depth=1, limit=1_000)
     node = sub.nodes[node_id]
     extra = _child_links(store, node)
-    return node, sub, extra, group_relations(node, sub, extra)
+    relations = group_relations(node, sub, extra)
+    if guesses and node.kind in (N.FUNCTION, N.CLASS):
+        items = possible_callers(store, node)
+        if items:
+            relations.append({"key": "possible_callers", "title": "Possible callers (by name only)", "items": items})
+    return node, sub, extra, relations
+
+
+# Unresolved calls whose name-only candidates include a definition (the candidates are the
+# edge's JSON props; the id is a parameter, and ids never contain a double quote unescaped).
+_POSSIBLE_CALLERS = ("MATCH (s)-[c:CALLS]->(u:Unresolved) WHERE c.how = 'name-only' AND c.props CONTAINS $needle "
+                     "RETURN s.id, c.line, c.confidence LIMIT 500")
+
+
+def possible_callers(store: GraphStore, node: Node) -> list[dict[str, Any]]:
+    """The functions and files whose unresolved calls name ``node`` as a candidate by name alone."""
+    rows = store.query(_POSSIBLE_CALLERS, {"needle": json.dumps(node.id)}).rows
+    callers = store.get_nodes([row[0] for row in rows])
+    items = []
+    for src, line, confidence in rows:
+        if src in callers:
+            item = summary(callers[src])
+            item.update(edge=E.CALLS.value, line=line, resolved=False, how="name-only", confidence=confidence)
+            items.append(item)
+    return items
 
 
 def _child_links(store: GraphStore, node: Node) -> Subgraph:

@@ -16,7 +16,7 @@ from kg.errors import KgError
 from kg.model import SEARCHABLE_KINDS, NodeKind
 from web import actions
 from web.exports import GRAPH_FORMATS, TRIPLET_FORMATS
-from web.http import page, wants_json
+from web.http import bool_arg, page, wants_json
 from web.models import model_cards
 from web.nodes import IMAGE_TYPES, NodePages, read_root_file
 from web.render import mark_terms, pygments_css
@@ -69,7 +69,7 @@ def _marked(data: dict[str, Any]) -> list[Markup]:
 @bp.get("/node/<path:node_id>")
 def node(node_id: str) -> Response | str:
     svc = services()
-    built = NodePages(svc.store, svc.roots(), svc.settings.max_file_bytes).build(node_id)
+    built = NodePages(svc.store, svc.roots(), svc.settings.max_file_bytes).build(node_id, bool_arg("guesses"))
     return page("node.html", built.as_json(), body=built.body, relations=built.relations,
                 node_obj=built.node, searchable=SEARCHABLE_KINDS)
 

@@ -44,3 +44,15 @@
 (import_spec
   name: [(package_identifier) (dot) (blank_identifier)]? @import.alias
   path: (_) @name.reference.import) @reference.import
+
+; What evidence says a variable holds: a typed parameter or var, or a composite literal.
+(parameter_declaration
+  name: (identifier) @local.name
+  type: [(type_identifier) (qualified_type) (pointer_type) (generic_type)] @local.type)
+(var_spec
+  name: (identifier) @local.name
+  type: [(type_identifier) (qualified_type) (pointer_type) (generic_type)] @local.type)
+(short_var_declaration
+  left: (expression_list . (identifier) @local.name)
+  right: (expression_list . [(composite_literal type: (_) @local.type)
+                             (unary_expression operand: (composite_literal type: (_) @local.type))]))

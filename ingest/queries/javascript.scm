@@ -76,3 +76,11 @@
     function: (identifier) @_require
     arguments: (arguments . (string (string_fragment) @name.reference.import)))
   (#eq? @_require "require")) @reference.import
+
+; What evidence says a variable holds: `const x = new Foo()`, `this.x = new Foo()`.
+(variable_declarator
+  name: (identifier) @local.name
+  value: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+(assignment_expression
+  left: (member_expression object: (this) property: (property_identifier)) @local.name
+  right: (new_expression constructor: [(identifier) (member_expression)] @local.type))

@@ -33,3 +33,13 @@
 (import_from_statement
   module_name: (_) @name.reference.import
   (wildcard_import) @import.star) @reference.import
+
+; What evidence says a variable holds: `x = Foo()`, `self.x = Foo()`, `x: Foo`, `def f(x: Foo)`.
+(assignment
+  left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @local.name
+  right: (call function: [(identifier) (attribute)] @local.type))
+(assignment
+  left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @local.name
+  type: (type) @local.type)
+(typed_parameter (identifier) @local.name type: (type) @local.type)
+(typed_default_parameter name: (identifier) @local.name type: (type) @local.type)

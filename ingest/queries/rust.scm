@@ -78,3 +78,11 @@
     path: (_) @name.reference.import
     list: (use_list
       (use_as_clause path: (identifier) @import.name alias: (identifier) @import.alias)))) @reference.import
+
+; What evidence says a variable holds: a typed let or parameter, or `Type::new(..)`.
+(let_declaration pattern: (identifier) @local.name type: (_) @local.type)
+(parameter pattern: (identifier) @local.name type: (_) @local.type)
+(let_declaration
+  pattern: (identifier) @local.name
+  value: (call_expression
+    function: (scoped_identifier path: (_) @local.type name: (identifier) @_ctor (#eq? @_ctor "new"))))

@@ -82,3 +82,24 @@
     function: (identifier) @_require
     arguments: (arguments . (string (string_fragment) @name.reference.import)))
   (#eq? @_require "require")) @reference.import
+
+; What evidence says a variable holds: `const x = new Foo()`, `x: Foo`, `this.x = new Foo()`,
+; a typed parameter or a typed class field (`private store: Store`).
+(variable_declarator
+  name: (identifier) @local.name
+  value: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+(variable_declarator
+  name: (identifier) @local.name
+  type: (type_annotation [(type_identifier) (nested_type_identifier) (generic_type)] @local.type))
+(assignment_expression
+  left: (member_expression object: (this) property: (property_identifier)) @local.name
+  right: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+(required_parameter
+  pattern: (identifier) @local.name
+  type: (type_annotation [(type_identifier) (nested_type_identifier) (generic_type)] @local.type))
+(optional_parameter
+  pattern: (identifier) @local.name
+  type: (type_annotation [(type_identifier) (nested_type_identifier) (generic_type)] @local.type))
+(public_field_definition
+  name: (property_identifier) @local.name
+  type: (type_annotation [(type_identifier) (nested_type_identifier) (generic_type)] @local.type))

@@ -70,7 +70,7 @@ def test_python():
     assert edges(res, EdgeKind.INHERITS) == {("src/shop/models.py::Order", "src/shop/models.py::Base"): (True, "local")}
     retry = next(e for e in res.edges if e.src.endswith("Order.submit") and e.dst.endswith("utils.py::retry"))
     assert retry.props == {"count": 2}  # utils.retry(...) and again(...) merge into one edge
-    assert res.stats["python.calls"] == 17 and res.stats["python.calls_resolved"] == 10
+    assert res.stats["python.calls"] == 18 and res.stats["python.calls_resolved"] == 10
     assert res.stats["python.imports_external"] == 3
 
 
@@ -144,10 +144,26 @@ def test_rust_modules_uses_and_impls():
         ("src/models/order.rs::Order", "src/models/mod.rs::Priced"): (True, "import")}
 
 
-def test_unique_name_fallback_is_low_confidence():
+def test_a_call_resolves_on_type_evidence_and_a_name_alone_stays_unresolved():
     res = resolve("python")
-    e = next(e for e in res.edges if e.src.endswith("app.py::main") and e.dst.endswith("Order.submit"))
-    assert (e.how, e.confidence, e.resolved) == ("unique-name", 0.5, True)  # order.submit()
+    calls = {(short(e.src), short(e.dst)): e for e in res.edges if e.kind is EdgeKind.CALLS}
+    assert calls[("src/shop/app.py::main", "src/shop/models.py::Order.submit")].how == "type"  # order = Order()
+    assert calls[("src/shop/app.py::main", "src/shop/models.py::Base.save")].how == "type"  # models.Base().save()
+    guess = calls[("src/shop/app.py::ship", "unresolved:python/call:parcel.validate")]
+    assert (guess.resolved, guess.how, guess.confidence) == (False, "name-only", 1.0)
+    assert guess.props["candidates"] == ["def:python/src/shop/models.py::Base.validate"]
+
+
+def test_type_evidence_from_annotations_and_attributes(tmp_path):
+    source = (b"class Client:\n    def send(self): pass\n\nclass Other:\n    def send(self): pass\n\n"
+              b"class Api:\n    def __init__(self):\n        self.client = Client()\n"
+              b"    def go(self, other: 'Other | None', n: int):\n        self.client.send()\n        other.send()\n"
+              b"        n.send()\n")
+    res = resolve_code([parse_code("p", "api.py", source)], {"p": tmp_path})
+    calls = {(short(e.src), short(e.dst)): e.how for e in res.edges if e.kind is EdgeKind.CALLS}
+    assert calls[("api.py::Api.go", "api.py::Client.send")] == "type"  # self.client = Client()
+    assert calls[("api.py::Api.go", "api.py::Other.send")] == "type"  # other: 'Other | None'
+    assert calls[("api.py::Api.go", "unresolved:p/call:n.send")] == "name-only"  # int has no send
 
 
 def test_unresolved_relative_import_is_counted_not_edged(tmp_path):

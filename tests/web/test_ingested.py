@@ -36,7 +36,8 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     store = LadybugStore.open(db / "graph")
     store.migrate()
     pipeline = Pipeline(store, db / "ingest.sqlite")
-    pipeline.ingest([("vault", vault)])
+    shutil.copytree(FIXTURE_VAULT.parent / "code" / "python", base / "code")
+    pipeline.ingest([("vault", vault), ("code", base / "code")])
     pipeline.close()
     encoder = tiny_encoder()
     SearchIndex.open(db / "search").sync(store, encoder)
@@ -104,3 +105,16 @@ def test_console_cannot_write_to_a_served_graph(ingested: Any) -> None:
     response = ingested.post("/api/cypher", json={"query": "MATCH (n:Note) DETACH DELETE n"})
     assert response.status_code == 403
     assert ingested.get("/api/stats").get_json()["nodes"]["Note"] > 5
+
+
+def test_possible_callers_are_listed_only_when_asked(ingested: Any) -> None:
+    validate = "/api" + node_url("def:code/src/shop/models.py::Base.validate")
+    plain = {g["key"]: g["items"] for g in ingested.get(validate).get_json()["relations"]}
+    assert [i["label"] for i in plain["callers"]] == ["Base.save"]  # self.validate(): evidence
+    assert "possible_callers" not in plain
+    asked = {g["key"]: g["items"] for g in ingested.get(validate + "?guesses=1").get_json()["relations"]}
+    (guess,) = asked["possible_callers"]
+    assert (guess["label"], guess["how"], guess["resolved"]) == ("ship", "name-only", False)  # parcel.validate()
+    html = ingested.get(node_url("def:code/src/shop/models.py::Base.validate")).get_data(as_text=True)
+    assert "Show possible callers by name only" in html
+    assert ingested.get(validate + "?guesses=maybe").status_code == 400
