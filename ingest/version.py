@@ -18,7 +18,8 @@ _PARSING = ("obsidian.py", "markdown_syntax.py", "code.py", "code_modules.py", "
             "languages.py", "types.py", "version.py")
 _LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "python-frontmatter", "PyYAML", "tree-sitter",
               "tree-sitter-python", "tree-sitter-javascript", "tree-sitter-typescript", "tree-sitter-go",
-              "tree-sitter-rust")
+              "tree-sitter-rust", "tree-sitter-java", "tree-sitter-c-sharp", "tree-sitter-c", "tree-sitter-cpp",
+              "tree-sitter-ruby", "tree-sitter-php")
 
 
 @lru_cache(maxsize=1)
