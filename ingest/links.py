@@ -5,8 +5,9 @@ The rules follow Obsidian's, within one root:
 1. Matching is case-insensitive and ``.md`` is optional.
 2. An exact vault path wins (``how="path"``); then, among the notes with that name (or
    whose path ends with the link's ``Folder/Note``), one in the source note's own folder
-   (``"folder"``); then the one with the shortest path, by folder depth (``"shortest"``).
-   A remaining tie links to the first candidate by sorted path, with ``ambiguous=True``,
+   (``"folder"``); then the one with the shortest path string, as Obsidian picks, so
+   ``a/b/Note`` beats ``zzzz/Note`` (``"shortest"``). Paths of one length are a tie: it
+   links to the first candidate by sorted path, with ``ambiguous=True``,
    ``props["candidates"]`` (the tied ids) and confidence ``1 / len(candidates)``.
 3. Non-note files (images, PDFs, code) resolve by the same rules after notes. A code file
    that was parsed becomes a MENTIONS edge (from the note or heading around the link, never
@@ -54,10 +55,6 @@ def _fold_heading(text: str) -> str:
 def _note_key(path: str) -> str:
     low = path.lower()
     return low[:-3] if low.endswith(".md") else low
-
-
-def _depth(path: str) -> int:
-    return path.count("/")
 
 
 def _dir(path: str) -> str:
@@ -257,8 +254,8 @@ class LinkIndex:
         if len(local) == 1:
             return self._match(root, local[0], kind, "folder")
         pool = local or candidates
-        depth = min(_depth(c) for c in pool)
-        best = sorted(c for c in pool if _depth(c) == depth)
+        shortest = min(len(c) for c in pool)
+        best = sorted(c for c in pool if len(c) == shortest)
         match = self._match(root, best[0], kind, "shortest")
         if len(best) > 1:
             match.candidates = [self._target_id(root, c, match.kind) for c in best]

@@ -102,11 +102,10 @@ def test_alias_resolution_has_lower_confidence(vault_links: LinkResolution) -> N
     assert edge(vault_links, WIKI, 7).confidence == 1.0
 
 
-def test_ambiguous_name_links_to_the_first_candidate_and_is_counted(vault_links: LinkResolution) -> None:
-    found = edge(vault_links, WIKI, 17)
-    assert found.ambiguous and found.dst == note_id(ROOT, "Archive/Meeting.md")
-    assert found.props["candidates"] == [note_id(ROOT, "Archive/Meeting.md"), note_id(ROOT, "Projects/Meeting.md")]
-    assert vault_links.stats["ambiguous"] == 1
+def test_a_name_in_two_folders_links_to_the_shorter_path(vault_links: LinkResolution) -> None:
+    found = edge(vault_links, WIKI, 17)  # [[Meeting]]: Archive/Meeting.md, not Projects/Meeting.md
+    assert (found.dst, found.how, found.ambiguous) == (note_id(ROOT, "Archive/Meeting.md"), "shortest", False)
+    assert vault_links.stats["ambiguous"] == 0
 
 
 def test_a_note_in_the_source_folder_wins(vault_links: LinkResolution) -> None:
@@ -198,6 +197,22 @@ def test_exact_path_wins_over_shorter_names() -> None:
     res = resolve_notes({"a/Note.md": "", "Note.md": "", "b/c/Src.md": "[[a/Note]] [[NOTE]]"})
     dsts = sorted((e.dst, e.how) for e in res.edges)
     assert dsts == [(note_id(ROOT, "Note.md"), "path"), (note_id(ROOT, "a/Note.md"), "path")]
+
+
+def test_among_namesakes_the_shortest_path_string_wins() -> None:
+    # Obsidian's tie-break: the source's own folder, then the shortest path *string*, so a
+    # deeper but shorter path beats a shallower, longer one (Plugin/onload over Component/onload).
+    res = resolve_notes({"zzzz/Note.md": "", "a/b/Note.md": "", "Src.md": "[[Note]]",
+                         "api/Component/onload.md": "", "api/Plugin/onload.md": "", "S2.md": "[[onload]]"})
+    dsts = sorted((e.dst, e.ambiguous) for e in res.edges)
+    assert dsts == [(note_id(ROOT, "a/b/Note.md"), False), (note_id(ROOT, "api/Plugin/onload.md"), False)]
+
+
+def test_namesakes_of_one_length_are_ambiguous() -> None:
+    res = resolve_notes({"ab/Note.md": "", "cd/Note.md": "", "x/Src.md": "[[Note]]"})
+    [found] = res.edges
+    assert (found.dst, found.ambiguous, found.confidence) == (note_id(ROOT, "ab/Note.md"), True, 0.5)
+    assert found.props["candidates"] == [note_id(ROOT, "ab/Note.md"), note_id(ROOT, "cd/Note.md")]
 
 
 def test_partial_folder_path_matches_the_path_suffix() -> None:
