@@ -15,6 +15,8 @@ The parser knows no language. What a language means lives in its query,
 ``@definition.self``                the receiver variable (``s``): ``s.x()`` is a self call
 ``@scope`` / ``@name.scope``        a block that qualifies the definitions inside it but is
                                     no node itself (Rust ``impl T`` → ``T.method``)
+``@scope.module``                   the scope is an inline module (Rust ``mod tests { }``): an
+                                    import inside it counts it (``inline``) for ``super``
 ``@name.reference.call``            a callee as written (``retry``, ``self.save``)
 ``@name.reference.inherits``        a base class, trait or embedded type as written
 ``@reference.import``               an import statement; matches are grouped by it
@@ -27,6 +29,8 @@ The parser knows no language. What a language means lives in its query,
 ``@file.package``                   the package or namespace the file declares (Java, C#, PHP)
 ``@import.relative``                the import names a path relative to the importing file
                                     (``#include "x.h"``, ``require_relative``)
+``@closure``                        an anonymous function (lambda, arrow, Go func literal):
+                                    definitions and variables inside it are not seen outside
 ``@local.name`` / ``@local.type``   a variable and the type that evidence gives it inside the
                                     enclosing definition: a constructor assignment
                                     (``x = Foo()``), an annotation or a typed declaration;
@@ -45,79 +49,28 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
 from tree_sitter import Node as TsNode
 from tree_sitter import QueryCursor, Tree
 
-from ingest.languages import LanguageSpec, language_for, parser, query, spec
-from ingest.types import ParsedFile, Ref
+from ingest import code_refs as refs
+from ingest.code_source import Def, Source, closures_at, first
+from ingest.languages import language_for, parser, query, spec
+from ingest.types import ParsedFile
 from kg.errors import IngestError
 from kg.model import Edge, EdgeKind, Node, NodeKind, content_hash, def_id, file_id
 
 log = logging.getLogger(__name__)
 
-CLASS_TYPES = frozenset({"class", "struct", "interface", "trait", "enum", "union", "type"})
-FUNCTION_TYPES = frozenset({"function", "method"})
 _DEF_EXTRAS = frozenset({"body", "doc", "receiver", "self"})
 BODY_CAP = 4000
 SIGNATURE_CAP = 400
 _SPACE = re.compile(r"\s+")
-_DOT_SPACE = re.compile(r"\s*(?:\.|::)\s*")
-_HEAD = re.compile(r"[^.:]*")
-_DOTTED = re.compile(r"[\w$]+(?:(?:\.|::)[\w$]+)*")
-_RECEIVER = re.compile(r"(.+?)(?:\.|::)[^.:]+$")  # `self.client.send` → `self.client`
 _STRING_QUOTES = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')|(\"\"\"|'''|\"|')$")
 _COMMENT_MARK = re.compile(r"^\s*(///?!?|/\*\*?|\*/|\*|#)\s?")
 
 __all__ = ["parse_code", "is_minified", "language_for"]
-
-
-@dataclass
-class _Def:
-    """A definition or scope found by the query, before it becomes a node."""
-
-    start: int
-    end: int
-    row: int
-    end_row: int
-    type: str  # a CLASS_TYPES / FUNCTION_TYPES member, or "scope"
-    name: str = ""
-    body: TsNode | None = None
-    doc: str = ""
-    receiver: str = ""
-    self_name: str = ""
-    parent: _Def | None = None
-    qualname: str = ""
-    id: str = ""
-
-    @property
-    def is_scope(self) -> bool:
-        return self.type == "scope"
-
-    @property
-    def is_class(self) -> bool:
-        return self.type in CLASS_TYPES
-
-
-@dataclass
-class _Source:
-    """The file being parsed, with what every step needs."""
-
-    root: str
-    path: str
-    data: bytes
-    lang: LanguageSpec
-    defs: list[_Def] = field(default_factory=list)
-    by_qualname: dict[str, _Def] = field(default_factory=dict)  # first non-scope def of each
-
-    def text(self, node: TsNode | None, start: int | None = None, end: int | None = None) -> str:
-        if node is not None:
-            start, end = node.start_byte, node.end_byte
-        return self.data[start:end].decode("utf-8", errors="replace")
 
 
 def is_minified(text: str) -> bool:
@@ -154,24 +107,27 @@ def parse_code(root: str, path: str, source: bytes) -> ParsedFile:
     Raises:
         IngestError: the file's extension is not a known language.
     """
-    lang_name = language_for(path)
+    lang_name = language_for(path, source)
     if lang_name is None:
         raise IngestError(f"{root}/{path}: no code parser for this file type "
                           f"(known extensions are listed in ingest/languages.py)")
-    src = _Source(root, path, source, spec(lang_name))
+    src = Source(root, path, source, spec(lang_name))
     tree = parser(lang_name).parse(source)
     matches = QueryCursor(query(lang_name)).matches(tree.root_node)
     groups = _group(matches)
     parsed = ParsedFile(root=root, path=path, kind="code", lang=lang_name)
     _collect_defs(src, groups["def"], groups["scope"])
+    _collect_closures(src, groups["closure"])
     comments = _comment_index(src, groups["comment"], groups["skip"]) if src.lang.comment_docs else None
     fid = file_id(root, path)
     parsed.nodes.append(_file_node(src, fid, groups["file_doc"], groups["package"]))
-    parsed.nodes += [_def_node(src, d, comments) for d in src.defs if not d.is_scope]
+    hidden = closures_at(src, [d.start for d in src.defs]) if src.closures else {}
+    parsed.nodes += [_def_node(src, d, comments, _closure_of(d, hidden.get(d.start, ())))
+                     for d in src.defs if not d.is_scope]
     parsed.edges += _contains(src, fid)
-    parsed.refs += _calls(src, fid, groups["call"], _local_types(src, groups["local"]))
-    parsed.refs += _inherits(src, groups["inherits"])
-    parsed.refs += _imports(src, fid, groups["import"])
+    parsed.refs += refs.calls(src, fid, groups["call"], refs.local_types(src, groups["local"]))
+    parsed.refs += refs.inherits(src, groups["inherits"])
+    parsed.refs += refs.imports(src, fid, groups["import"], refs.inline_modules(src, groups["import"]))
     if tree.root_node.has_error:
         parsed.warnings.append(_syntax_warning(tree))
     return parsed
@@ -183,7 +139,7 @@ def _group(matches: list[tuple[int, dict[str, list[TsNode]]]]) -> dict[str, list
     """Sort query matches by what they describe."""
     groups: dict[str, list[dict[str, list[TsNode]]]] = {
         k: [] for k in ("def", "scope", "call", "inherits", "import", "file_doc", "comment", "skip", "package",
-                        "local")}
+                        "local", "closure")}
     for _, caps in matches:
         if "name.reference.call" in caps:
             groups["call"].append(caps)
@@ -203,6 +159,8 @@ def _group(matches: list[tuple[int, dict[str, list[TsNode]]]]) -> dict[str, list
             groups["package"].append(caps)
         elif "local.name" in caps and "local.type" in caps:
             groups["local"].append(caps)
+        elif "closure" in caps:
+            groups["closure"].append(caps)
         elif any(k.startswith("definition.") for k in caps):
             groups["def"].append(caps)
     return groups
@@ -217,10 +175,10 @@ def _def_type(caps: dict[str, list[TsNode]]) -> str | None:
     return None
 
 
-def _collect_defs(src: _Source, def_matches: list[dict[str, list[TsNode]]],
+def _collect_defs(src: Source, def_matches: list[dict[str, list[TsNode]]],
                   scope_matches: list[dict[str, list[TsNode]]]) -> None:
     """Build ``src.defs`` (sorted, nested, qualified) from definition and scope matches."""
-    by_range: dict[tuple[int, int], _Def] = {}
+    by_range: dict[tuple[int, int], Def] = {}
     for caps in def_matches:
         kind = _def_type(caps)
         if kind is None or f"name.definition.{kind}" not in caps:
@@ -229,9 +187,9 @@ def _collect_defs(src: _Source, def_matches: list[dict[str, list[TsNode]]],
         key = (node.start_byte, node.end_byte)
         d = by_range.get(key)
         if d is None:
-            d = by_range[key] = _Def(node.start_byte, node.end_byte, node.start_point[0], node.end_point[0],
+            d = by_range[key] = Def(node.start_byte, node.end_byte, node.start_point[0], node.end_point[0],
                                      kind, src.text(caps[f"name.definition.{kind}"][0]))
-        d.body = d.body or _first(caps, "definition.body")
+        d.body = d.body or first(caps, "definition.body")
         if not d.doc and "definition.doc" in caps:
             d.doc = _clean_docstring(src.text(caps["definition.doc"][0]))
         if "definition.receiver" in caps:
@@ -242,20 +200,28 @@ def _collect_defs(src: _Source, def_matches: list[dict[str, list[TsNode]]],
         node = caps["scope"][0]
         key = (node.start_byte, node.end_byte)
         if key not in by_range:
-            by_range[key] = _Def(node.start_byte, node.end_byte, node.start_point[0], node.end_point[0],
-                                 "scope", src.text(caps["name.scope"][0]))
+            by_range[key] = Def(node.start_byte, node.end_byte, node.start_point[0], node.end_point[0],
+                                 "scope", src.text(caps["name.scope"][0]), module="scope.module" in caps)
     src.defs = sorted(by_range.values(), key=lambda d: (d.start, -d.end))
     _nest(src)
 
 
-def _first(caps: dict[str, list[TsNode]], key: str) -> TsNode | None:
-    nodes = caps.get(key)
-    return nodes[0] if nodes else None
+def _collect_closures(src: Source, matches: list[dict[str, list[TsNode]]]) -> None:
+    """The anonymous functions of the file (not one that is itself a definition's node)."""
+    own = {(d.start, d.end) for d in src.defs} | {(d.start, -1) for d in src.defs}
+    ranges = {(n.start_byte, n.end_byte) for n in (caps["closure"][0] for caps in matches)}
+    src.closures = sorted((r for r in ranges if r not in own and (r[0], -1) not in own), key=lambda r: (r[0], -r[1]))
 
 
-def _nest(src: _Source) -> None:
+def _closure_of(d: Def, chain: tuple[int, ...]) -> int | None:
+    """The innermost anonymous function around ``d`` that is inside d's parent, if any."""
+    floor = d.parent.start if d.parent is not None else -1
+    return next((c for c in chain if c > floor), None)
+
+
+def _nest(src: Source) -> None:
     """Give each definition its parent, qualified name, type and unique id."""
-    stack: list[_Def] = []
+    stack: list[Def] = []
     used: dict[str, int] = {}
     for d in src.defs:
         while stack and stack[-1].end <= d.start:
@@ -279,7 +245,7 @@ def _nest(src: _Source) -> None:
 
 # -- nodes and CONTAINS -------------------------------------------------------------------
 
-def _file_node(src: _Source, fid: str, doc_matches: list[dict[str, list[TsNode]]],
+def _file_node(src: Source, fid: str, doc_matches: list[dict[str, list[TsNode]]],
                package_matches: list[dict[str, list[TsNode]]]) -> Node:
     doc = _clean_docstring(src.text(doc_matches[0]["file.doc"][0])) if doc_matches else ""
     top = [d.qualname for d in src.defs if d.parent is None and not d.is_scope]
@@ -290,7 +256,7 @@ def _file_node(src: _Source, fid: str, doc_matches: list[dict[str, list[TsNode]]
                 end_line=src.data.count(b"\n") + 1, props={"packages": packages} if packages else {})
 
 
-def _def_node(src: _Source, d: _Def, comments: _Comments | None) -> Node:
+def _def_node(src: Source, d: Def, comments: _Comments | None, closure: int | None) -> Node:
     if d.body is not None:
         signature = src.text(None, d.start, d.body.start_byte).rstrip()
         body = src.text(None, d.body.start_byte, min(d.body.end_byte, d.body.start_byte + BODY_CAP))
@@ -301,13 +267,14 @@ def _def_node(src: _Source, d: _Def, comments: _Comments | None) -> Node:
     kind = NodeKind.CLASS if d.is_class else NodeKind.FUNCTION
     text = "\n".join(part for part in (d.qualname, signature, doc, body) if part)
     # The hash is built here from the fields that vary: Node would json-dump the whole row.
-    digest = content_hash("\x00".join((d.id, kind.value, text, str(d.row), str(d.end_row), d.type)))
+    digest = content_hash("\x00".join((d.id, kind.value, text, str(d.row), str(d.end_row), d.type, str(closure))))
     return Node(id=d.id, kind=kind, name=d.name, root=src.root, path=src.path, text=text,
                 start_line=d.row + 1, end_line=d.end_row + 1, qualname=d.qualname, lang=src.lang.name,
-                signature=signature, doc=doc, props={"type": d.type}, hash=digest)
+                signature=signature, doc=doc, hash=digest,
+                props={"type": d.type} if closure is None else {"type": d.type, "closure": closure})
 
 
-def _container(src: _Source, d: _Def | None, fid: str) -> tuple[str, NodeKind]:
+def _container(src: Source, d: Def | None, fid: str) -> tuple[str, NodeKind]:
     """The node that contains what sits directly in ``d`` (the File at top level)."""
     while d is not None and d.is_scope:
         owner = _find_def(src, d.qualname)
@@ -319,11 +286,11 @@ def _container(src: _Source, d: _Def | None, fid: str) -> tuple[str, NodeKind]:
     return d.id, NodeKind.CLASS if d.is_class else NodeKind.FUNCTION
 
 
-def _find_def(src: _Source, qualname: str) -> _Def | None:
+def _find_def(src: Source, qualname: str) -> Def | None:
     return src.by_qualname.get(qualname)
 
 
-def _contains(src: _Source, fid: str) -> list[Edge]:
+def _contains(src: Source, fid: str) -> list[Edge]:
     edges = []
     for d in src.defs:
         if d.is_scope:
@@ -339,171 +306,6 @@ def _contains(src: _Source, fid: str) -> list[Edge]:
 
 
 # -- refs ---------------------------------------------------------------------------------
-
-def _enclosing(src: _Source, nodes: list[TsNode]) -> Iterator[tuple[TsNode, _Def | None]]:
-    """Pair each node with the innermost definition or scope around it, in one sweep."""
-    defs = src.defs
-    stack: list[_Def] = []
-    i = 0
-    for node in sorted(nodes, key=lambda n: n.start_byte):
-        pos = node.start_byte
-        while i < len(defs) and defs[i].start <= pos:
-            while stack and stack[-1].end <= defs[i].start:
-                stack.pop()
-            stack.append(defs[i])
-            i += 1
-        while stack and stack[-1].end <= pos:
-            stack.pop()
-        yield node, (stack[-1] if stack else None)
-
-
-def _local_types(src: _Source, matches: list[dict[str, list[TsNode]]]) -> dict[tuple[str, str], str]:
-    """``(qualname of the definition it lives in, variable) → type as written``.
-
-    A variable of the enclosing object (``self.client = Client()``) belongs to the class, so
-    every method sees it; the first evidence for a name wins.
-    """
-    types: dict[tuple[str, str], str] = {}
-    by_node = {caps["local.name"][0].id: caps["local.type"][0] for caps in matches}
-    names = [caps["local.name"][0] for caps in matches]
-    for node, d in _enclosing(src, names):
-        name = _callee(src, node)
-        owner = d
-        if _HEAD.match(name).group(0) in src.lang.self_names:  # type: ignore[union-attr]
-            while owner is not None and not owner.is_class and not owner.is_scope:
-                owner = owner.parent
-        written = _squash(src.text(by_node[node.id]))
-        types.setdefault((owner.qualname if owner else "", name), written)
-        if owner is not None and owner is d and owner.is_class:  # a typed field: `self.x` in methods
-            for self_name in src.lang.self_names:
-                types.setdefault((owner.qualname, f"{self_name}.{name}"), written)
-    return types
-
-
-def _type_of(types: dict[tuple[str, str], str], d: _Def | None, name: str) -> str:
-    """The type evidence gives ``name`` in definition ``d`` or around it ("" when none)."""
-    while True:
-        hit = types.get((d.qualname if d else "", name))
-        if hit is not None or d is None:
-            return hit or ""
-        d = d.parent
-
-
-def _calls(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]],
-           types: dict[tuple[str, str], str]) -> list[Ref]:
-    refs = []
-    lang = src.lang.name
-    nodes = [caps["name.reference.call"][0] for caps in matches]
-    for node, d in _enclosing(src, nodes):
-        while d is not None and d.is_scope:
-            d = d.parent
-        target = _callee(src, node)
-        props: dict[str, Any] = {"lang": lang}
-        if "." in target or ":" in target:  # only `x.y` / `x::y` can be self calls
-            head = _HEAD.match(target).group(0)  # type: ignore[union-attr]
-            if head in src.lang.self_names or (head and head == _self_name(d)):
-                props["self"] = True
-            receiver = _RECEIVER.match(target)
-            typed = _type_of(types, d, receiver.group(1)) if types and receiver else ""
-            typed = typed or (_constructed(receiver.group(1)) if receiver else "")
-            if typed:
-                props["type"] = typed
-        if d is None:
-            refs.append(Ref(fid, NodeKind.FILE, EdgeKind.CALLS, target, node.start_point[0] + 1, props))
-        else:
-            kind = NodeKind.CLASS if d.is_class else NodeKind.FUNCTION
-            refs.append(Ref(d.id, kind, EdgeKind.CALLS, target, node.start_point[0] + 1, props))
-    return refs
-
-
-def _constructed(receiver: str) -> str:
-    """The class a receiver is built from, when it is a call: ``models.Base(1)`` → ``models.Base``."""
-    if not receiver.endswith(")"):
-        return ""
-    depth = 0
-    for i in range(len(receiver) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(receiver[i], 0)
-        if depth == 0:
-            head = receiver[:i].removeprefix("new ")
-            return head if _DOTTED.fullmatch(head) else ""
-    return ""
-
-
-def _callee(src: _Source, node: TsNode) -> str:
-    """A callee or variable as one line, with ``->`` written as ``.`` (``$this->save`` → ``$this.save``)."""
-    return _squash(src.text(node)).replace("->", ".")
-
-
-def _squash(text: str) -> str:
-    """A callee as one line: ``promise\n  .then`` → ``promise.then``, ``new  A`` → ``new A``."""
-    if not _SPACE.search(text):
-        return text
-    return _SPACE.sub(" ", _DOT_SPACE.sub(lambda m: m.group(0).strip(), text)).strip()
-
-
-def _self_name(d: _Def | None) -> str:
-    while d is not None:
-        if d.self_name:
-            return d.self_name
-        d = d.parent
-    return ""
-
-
-def _inherits(src: _Source, matches: list[dict[str, list[TsNode]]]) -> list[Ref]:
-    refs = []
-    nodes = [caps["name.reference.inherits"][0] for caps in matches]
-    for node, d in _enclosing(src, nodes):
-        if d is None or not (d.is_class or d.is_scope):
-            continue
-        props: dict[str, Any] = {"lang": src.lang.name}
-        if d.is_scope:
-            owner = _find_def(src, d.qualname)
-            sid = owner.id if owner is not None else def_id(src.root, src.path, d.qualname)
-            props["class"] = d.qualname  # the class may be defined in another file
-        else:
-            sid = d.id
-        refs.append(Ref(sid, NodeKind.CLASS, EdgeKind.INHERITS, _SPACE.sub(" ", src.text(node)),
-                        node.start_point[0] + 1, props))
-    return refs
-
-
-def _imports(src: _Source, fid: str, matches: list[dict[str, list[TsNode]]]) -> list[Ref]:
-    grouped: dict[tuple[int, str], dict[str, Any]] = {}
-    for caps in matches:
-        stmt = _first(caps, "reference.import") or caps["name.reference.import"][0]
-        module = src.text(caps["name.reference.import"][0]).strip().strip("\"'`<>")
-        if not module:
-            continue  # `import ""` names no module (Go would resolve it to the file's own package)
-        entry = grouped.setdefault((stmt.start_byte, module), {
-            "line": stmt.start_point[0] + 1, "names": [], "alias": {}, "include": False})
-        names = [src.text(n) for n in caps.get("import.name", [])]
-        aliases = [src.text(n) for n in caps.get("import.alias", [])]
-        if "import.default" in caps:
-            names.append("default")
-            entry["alias"]["default"] = src.text(caps["import.default"][0])
-        if "import.star" in caps:
-            names.append("*")
-        for name in names:
-            if name not in entry["names"]:
-                entry["names"].append(name)
-        if aliases and names and len(aliases) == len(names):
-            entry["alias"].update(zip(names, aliases))
-        elif aliases and not names:
-            entry["alias"][module] = aliases[0]
-        entry["include"] = entry["include"] or "import.include" in caps
-        entry["relative"] = entry.get("relative") or "import.relative" in caps
-    refs = []
-    for (_, module), entry in sorted(grouped.items()):
-        props: dict[str, Any] = {"names": entry["names"], "alias": entry["alias"], "lang": src.lang.name}
-        if src.lang.dotted_relative:
-            props["level"] = len(module) - len(module.lstrip("."))
-        if entry["include"]:
-            props["include"] = True
-        if entry["relative"]:
-            props["relative"] = True
-        refs.append(Ref(fid, NodeKind.FILE, EdgeKind.IMPORTS, module, entry["line"], props))
-    return refs
-
 
 # -- docs and errors ----------------------------------------------------------------------
 
@@ -533,7 +335,7 @@ class _Comments:
         return "\n".join(reversed(parts)).strip()
 
 
-def _comment_index(src: _Source, comments: list[dict[str, list[TsNode]]],
+def _comment_index(src: Source, comments: list[dict[str, list[TsNode]]],
                    skips: list[dict[str, list[TsNode]]]) -> _Comments:
     index = _Comments()
     for caps in skips:

@@ -46,6 +46,7 @@ class FileInfo:
     bindings: dict[str, Binding] = field(default_factory=dict)  # name bound by an import
     stars: list[FileInfo] = field(default_factory=list)  # files imported with `*`
     packages: list[str] = field(default_factory=list)  # declared packages, dotted (Java, C#, PHP)
+    hidden: dict[str, list[tuple[int, DefRef]]] = field(default_factory=dict)  # name → defs in closures
 
 
 @dataclass
@@ -128,7 +129,11 @@ class Index:
             if node.kind not in (NodeKind.CLASS, NodeKind.FUNCTION):
                 continue
             ref = (node.id, node.kind)
-            f.defs.setdefault(node.qualname, ref)
+            closure = node.props.get("closure")
+            if closure is None:
+                f.defs.setdefault(node.qualname, ref)
+            else:  # seen only from inside its anonymous function
+                f.hidden.setdefault(node.name, []).append((closure, ref))
             self.defs_by_id[node.id] = (f, node.qualname, node.id)
             quals.setdefault(node.qualname, []).append(ref)
             if "." not in node.qualname:
@@ -213,7 +218,11 @@ class Index:
             if hit is not None:
                 return hit
         hits = self.quals.get((f.root, f.family), {}).get(wanted, [])
-        return hits[0] if len(hits) == 1 else None
+        if len(hits) != 1:
+            return None
+        home = self.defs_by_id[hits[0][0]][0]
+        namesake = home.defs.get(qual)
+        return hits[0] if namesake is None or namesake[0] == class_id else None  # not another type's method
 
     def candidates(self, f: FileInfo, target: str) -> list[DefRef]:
         """The definitions in the root a called name could mean by its name alone: top-level
@@ -463,10 +472,15 @@ def _find_rust(index: Index, f: FileInfo, ref: Ref) -> Found:
         d, crate_file = _rust_crate(index, f)
         cur, segs = crate_file or f, segs[1:]
     elif segs[0] in ("self", "super"):
+        inline = int(ref.props.get("inline", 0))  # `super` from inside `mod tests { }` is this file
         while segs and segs[0] in ("self", "super"):
-            if segs.pop(0) == "super":
-                d = posixpath.dirname(d)
-                cur = _rust_module_file(index, f.root, d) or cur
+            if segs.pop(0) != "super":
+                continue
+            if inline:
+                inline -= 1
+                continue
+            d = posixpath.dirname(d)
+            cur = _rust_module_file(index, f.root, d) or cur
     elif _rust_child(index, f.root, d, segs[0]) is None:
         crate_dir, crate_file = _rust_crate(index, f)
         if _rust_child(index, f.root, crate_dir, segs[0]) is None:

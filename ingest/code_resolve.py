@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,10 +163,14 @@ class _Resolver:
                 targets.append(dst)
         if ref.target in bound:
             f.bindings[bound[ref.target]] = self.module_binding(f, ref, found)
-        if len(targets) < len([n for n in names if n != "*"]) or not targets:
+        item = found.files[0].defs.get(found.item) if found.item and found.files else None
+        if item is not None and not targets:
+            targets.append(item)  # `use self::Kind::*`: the enum it names
+        elif len(targets) < len([n for n in names if n != "*"]) or not targets:
             targets += [(t.id, NodeKind.FILE) for t in found.files]
         for dst, kind in targets:
-            self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
+            if dst != f.id:  # a file's own names need no edge
+                self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
 
     def module_binding(self, f: FileInfo, ref: Ref, found: modules.Found) -> Binding:
         """What the module name an import binds stands for (``import a.b`` binds ``a``)."""
@@ -176,18 +180,34 @@ class _Resolver:
 
     # -- names ----------------------------------------------------------------------------
 
-    def lookup(self, f: FileInfo, scope: str, name: str) -> _Target | Binding | None:
-        """What a bare name means inside ``scope`` (a qualname) of file ``f``."""
+    def lookup(self, f: FileInfo, scope: str, name: str, closures: Sequence[int] = ()) -> _Target | Binding | None:
+        """What a bare name means inside ``scope`` (a qualname) of file ``f``, from inside the
+        anonymous functions that start at ``closures`` (innermost first)."""
+        for closure in closures:
+            for start, ref in f.hidden.get(name, ()):
+                if start == closure:
+                    return _Target(ref[0], ref[1], "local")
+        members = _members_in_scope(f)
         prefix = scope
         while prefix:
             hit = f.defs.get(f"{prefix}.{name}")
             own = f.defs.get(prefix)
-            if hit is not None and own is not None and own[1] is NodeKind.FUNCTION:
+            constructor = name == prefix.rpartition(".")[2]  # `new Order` in Order's methods: the class
+            if hit is not None and own is not None and (own[1] is NodeKind.FUNCTION or members) and not constructor:
                 return _Target(hit[0], hit[1], "local")
             prefix = prefix.rpartition(".")[0]
+        if members:
+            cls = self.index.class_of(f, scope)
+            own_name = self.index.defs_by_id[cls][1].rpartition(".")[2] if cls in self.index.defs_by_id else ""
+            inherited = self.method(cls, name, "self") if cls and name != own_name else None
+            if inherited is not None:
+                return inherited
         hit = f.defs.get(name)
         if hit is not None:
             return _Target(hit[0], hit[1], "local")
+        enclosing = self.enclosing_in_scope(f, scope, name) if members and "." in scope else None
+        if enclosing is not None:
+            return enclosing
         if name in f.bindings:
             return f.bindings[name]
         for other in self.index.package_files(f):
@@ -198,6 +218,18 @@ class _Resolver:
             hit = star.defs.get(name)
             if hit is not None:
                 return _Target(hit[0], hit[1], "import")
+        return None
+
+    def enclosing_in_scope(self, f: FileInfo, scope: str, name: str) -> _Target | None:
+        """``name`` defined in a class or module around ``scope`` in a file that ``f`` sees
+        (Ruby's ``Base`` inside ``module Shop`` is ``Shop::Base`` from a required file)."""
+        prefix = scope.rpartition(".")[0]
+        while prefix and name != prefix.rpartition(".")[2]:  # a class's own name is the class, not its constructor
+            for other in (*self.index.package_files(f), *f.stars):
+                hit = other.defs.get(f"{prefix}.{name}")
+                if hit is not None:
+                    return _Target(hit[0], hit[1], "import")
+            prefix = prefix.rpartition(".")[0]
         return None
 
     def member(self, base: _Target | Binding, parts: list[str], how: str) -> _Target | None:
@@ -211,12 +243,24 @@ class _Resolver:
             node_id, kind, rest = target
             if not rest:
                 return _Target(node_id, kind, "import")
-            if kind is NodeKind.CLASS:
-                return self.method(node_id, rest[0], "import") if len(rest) == 1 else None
+            return self.member(_Target(node_id, kind, "import"), rest, "import") if kind is NodeKind.CLASS else None
+        if base.kind is not NodeKind.CLASS or not parts:
             return None
-        if base.kind is NodeKind.CLASS and len(parts) == 1:
+        if len(parts) == 1:
             return self.method(base.id, parts[0], base.how)
-        return None
+        nested = self.nested(base.id, parts[0])  # `Shop::Util.log`, `Outer.Inner.make()`
+        return self.member(_Target(nested[0], nested[1], base.how), parts[1:], how) if nested else None
+
+    def nested(self, class_id: str, name: str) -> tuple[str, NodeKind] | None:
+        """The class ``name`` defined inside a class or module (in any file, for languages that
+        reopen modules)."""
+        info = self.index.defs_by_id.get(class_id)
+        if info is None:
+            return None
+        home, qual = info[0], info[1]
+        hits = [h for h in self.index.quals.get((home.root, home.family), {}).get(f"{qual}.{name}", [])
+                if h[1] is NodeKind.CLASS]
+        return hits[0] if len(hits) == 1 else None
 
     def method(self, class_id: str, name: str, how: str) -> _Target | None:
         """A method of a class or of its (resolved) base classes, breadth first."""
@@ -233,15 +277,17 @@ class _Resolver:
             queue += self.bases.get(cid, [])
         return None
 
-    def resolve(self, f: FileInfo, scope: str, target: str, is_self: bool) -> _Target | None:
+    def resolve(self, f: FileInfo, scope: str, target: str, is_self: bool,
+                closures: Sequence[int] = ()) -> _Target | None:
         parts = modules.split_target(target)
         if not parts:
             return None
-        if is_self or parts[0] == "super()":
+        is_super = f.lang in LANGUAGES and parts[0] in LANGUAGES[f.lang].super_names
+        if is_self or is_super:
             cls = self.index.class_of(f, scope)
             if cls is None or len(parts) != 2:
                 return None
-            if parts[0] == "super()":
+            if is_super:
                 for base in self.bases.get(cls, []):
                     found = self.method(base, parts[1], "self")
                     if found is not None:
@@ -250,7 +296,7 @@ class _Resolver:
             return self.method(cls, parts[1], "self")
         if any(not p.isidentifier() for p in parts):
             return None
-        head = self.lookup(f, scope, parts[0])
+        head = self.lookup(f, scope, parts[0], closures)
         if head is None:
             return None
         if len(parts) == 1:
@@ -287,7 +333,7 @@ class _Resolver:
 
     def typed(self, f: FileInfo, scope: str, ref: Ref) -> _Target | None:
         """``x.m()`` where evidence in the source gives ``x`` a type: that class's method ``m``."""
-        cls = self.resolve(f, scope, modules.type_name(ref.props["type"]), False)
+        cls = self.resolve(f, scope, modules.type_name(ref.props["type"]), False, ref.props.get("closures", ()))
         if cls is None or cls.kind is not NodeKind.CLASS:
             return None
         return self.method(cls.id, modules.split_target(ref.target)[-1], "type")
@@ -304,7 +350,7 @@ class _Resolver:
         self.count(f.lang, "calls")
         is_self = bool(ref.props.get("self"))
         found = self.typed(f, scope, ref) if "type" in ref.props and not is_self else None
-        found = found or self.resolve(f, scope, ref.target, is_self)
+        found = found or self.resolve(f, scope, ref.target, is_self, ref.props.get("closures", ()))
         if found is None and "type" in ref.props and is_self:  # `self.client.send()`
             found = self.typed(f, scope, ref)
         hits: list[tuple[str, NodeKind]] = []
@@ -323,6 +369,11 @@ class _Resolver:
                   confidence=1 / len(hits) if hits else 0.0)
         if hits:
             self.edges[(ref.src, EdgeKind.CALLS.value, dst)].props["candidates"] = [h[0] for h in hits[:_MAX_CANDIDATES]]
+
+
+def _members_in_scope(f: FileInfo) -> bool:
+    spec = LANGUAGES.get(f.lang)
+    return spec is not None and spec.members_in_scope
 
 
 def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> CodeResolution:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pathspec
 
+from ingest.languages import EXTENSIONS
+
 log = logging.getLogger(__name__)
 
 NOTE_EXTENSIONS = {".md"}
-CODE_EXTENSIONS = {".py", ".pyi", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts",
-                   ".go", ".rs"}
 # Trees that are vendored, generated or tool state: never ingested.
 SKIP_DIRS = {".git", ".hg", ".svn", ".obsidian", ".trash", "node_modules", "vendor", ".venv",
              "venv", "dist", "build", "target", "__pycache__", ".kg", ".mypy_cache",
@@ -52,7 +52,7 @@ def kind_of(path: str) -> str:
     suffix = os.path.splitext(path)[1].lower()
     if suffix in NOTE_EXTENSIONS:
         return "note"
-    if suffix in CODE_EXTENSIONS:
+    if suffix in EXTENSIONS:
         return "code"
     return "attachment"
 

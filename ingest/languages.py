@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,19 @@ class LanguageSpec:
             importing package (Python: ``from ..pkg import x`` has level 2).
         path_separator: how the language writes a path inside a name (``::`` in Rust).
         query_file: the stem of its query file when it shares another's (TSX uses TypeScript's).
+        modules: how an import names what it imports, for languages without a finder of their
+            own in ``ingest.code_modules``: ``"package"`` (a package or namespace that files
+            declare with ``@file.package``: Java, C#, PHP) or ``"path"`` (a file path, relative to
+            the importing file or to any folder of the root: C/C++ ``#include``, Ruby ``require``).
+        module_separator: how an import writes the parts of a module (``\\`` in PHP).
+        module_extensions: the file extensions a ``"path"`` import may leave out or name.
+        imports_all: whether an import brings every name of the imported file into scope
+            (``#include``, ``require``) rather than the names it lists.
+        global_functions: whether a function name is global across the program (C linkage), so
+            a call to the one function of that name in the root is resolved by that rule.
+        super_names: receivers that mean "the base class" (``super()``, ``super``, ``base``).
+        members_in_scope: whether a method sees its class's members by their bare names
+            (Java, C#, C++, Ruby: ``log()`` in a method is ``this.log()``; not Python or JS).
     """
 
     name: str
@@ -50,20 +64,43 @@ class LanguageSpec:
     dotted_relative: bool = False
     path_separator: str = "."
     query_file: str = ""
+    modules: str = ""
+    module_separator: str = "."
+    module_extensions: tuple[str, ...] = ()
+    imports_all: bool = False
+    global_functions: bool = False
+    super_names: tuple[str, ...] = ()
+    members_in_scope: bool = False
 
+
+_C_EXTENSIONS = (".h", ".c", ".hpp", ".hh", ".hxx", ".cpp", ".cc", ".cxx")
 
 LANGUAGES: dict[str, LanguageSpec] = {
     "python": LanguageSpec("python", "tree_sitter_python", family="python", self_names=("self", "cls"),
-                           comment_docs=False, dotted_relative=True),
+                           comment_docs=False, dotted_relative=True, super_names=("super()",)),
     "javascript": LanguageSpec("javascript", "tree_sitter_javascript", family="javascript",
-                               self_names=("this",)),
+                               self_names=("this",), super_names=("super",)),
     "typescript": LanguageSpec("typescript", "tree_sitter_typescript", "language_typescript",
-                               family="javascript", self_names=("this",)),
+                               family="javascript", self_names=("this",), super_names=("super",)),
     "tsx": LanguageSpec("tsx", "tree_sitter_typescript", "language_tsx", family="javascript",
-                        self_names=("this",), query_file="typescript"),
+                        self_names=("this",), super_names=("super",), query_file="typescript"),
     "go": LanguageSpec("go", "tree_sitter_go", family="go"),
     "rust": LanguageSpec("rust", "tree_sitter_rust", family="rust", self_names=("self", "Self"),
                          path_separator="::"),
+    "java": LanguageSpec("java", "tree_sitter_java", family="java", self_names=("this",), modules="package",
+                         super_names=("super",), members_in_scope=True),
+    "csharp": LanguageSpec("csharp", "tree_sitter_c_sharp", family="csharp", self_names=("this",),
+                           modules="package", super_names=("base",), members_in_scope=True),
+    "c": LanguageSpec("c", "tree_sitter_c", family="c", modules="path", module_separator="/",
+                      module_extensions=_C_EXTENSIONS, imports_all=True, global_functions=True),
+    "cpp": LanguageSpec("cpp", "tree_sitter_cpp", family="c", self_names=("this",), path_separator="::",
+                        modules="path", module_separator="/", module_extensions=_C_EXTENSIONS,
+                        imports_all=True, members_in_scope=True),
+    "ruby": LanguageSpec("ruby", "tree_sitter_ruby", family="ruby", self_names=("self",), comment_docs=True,
+                         path_separator="::", modules="path", module_separator="/",
+                         module_extensions=(".rb",), imports_all=True, members_in_scope=True),
+    "php": LanguageSpec("php", "tree_sitter_php", "language_php", family="php", self_names=("$this", "self", "static"),
+                        path_separator="::", modules="package", module_separator="\\", super_names=("parent",)),
 }
 
 EXTENSIONS: dict[str, str] = {
@@ -73,19 +110,42 @@ EXTENSIONS: dict[str, str] = {
     ".tsx": "tsx",
     ".go": "go",
     ".rs": "rust",
+    ".java": "java",
+    ".cs": "csharp",
+    ".c": "c", ".h": "c",
+    ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
+    ".rb": "ruby",
+    ".php": "php",
 }
 
 
-def language_for(path: str) -> str | None:
-    """The language of a source file, from its extension.
+# Extensions two languages share: the other language when the text shows it (C++ headers
+# named .h), after GitHub linguist's heuristics. Read only the first 64 kB.
+SHARED_EXTENSIONS: dict[str, tuple[str, re.Pattern[bytes]]] = {
+    ".h": ("cpp", re.compile(
+        rb"^[ \t]*#[ \t]*include[ \t]*<(?:cstdint|cstddef|cstring|string|string_view|vector|map|set|list|array|"
+        rb"memory|functional|utility|algorithm|unordered_map|unordered_set|optional|tuple|(?:i|o|io)stream)>"
+        rb"|^[ \t]*template[ \t]*<|^[ \t]*(?:class|(?:using[ \t]+)?namespace)[ \t]+\w+"
+        rb"|^[ \t]*(?:private|public|protected):[ \t]*$|\bstd::\w+", re.M)),
+}
+
+
+def language_for(path: str, source: bytes | None = None) -> str | None:
+    """The language of a source file, from its extension (and its text, for a shared one).
 
     Args:
         path: a file path (only the suffix is read).
+        source: the file's bytes, to tell apart languages that share an extension (a ``.h``
+            header is C++ when it declares a class, a namespace or a template).
 
     Returns:
         A key of ``LANGUAGES`` (``"python"``, ``"tsx"``...), or None for other files.
     """
-    return EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    suffix = PurePosixPath(path).suffix.lower()
+    shared = SHARED_EXTENSIONS.get(suffix)
+    if shared is not None and source is not None and shared[1].search(source[:65536]):
+        return shared[0]
+    return EXTENSIONS.get(suffix)
 
 
 @lru_cache(maxsize=None)

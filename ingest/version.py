@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 _HERE = Path(__file__).parent
-_PARSING = ("obsidian.py", "markdown_syntax.py", "code.py", "code_modules.py", "code_bindings.py",
-            "languages.py", "types.py", "version.py")
+_PARSING = ("obsidian.py", "markdown_syntax.py", "code.py", "code_source.py", "code_refs.py", "languages.py",
+            "types.py", "version.py")
 _LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "python-frontmatter", "PyYAML", "tree-sitter",
               "tree-sitter-python", "tree-sitter-javascript", "tree-sitter-typescript", "tree-sitter-go",
               "tree-sitter-rust", "tree-sitter-java", "tree-sitter-c-sharp", "tree-sitter-c", "tree-sitter-cpp",

@@ -56,3 +56,6 @@
   left: (expression_list . (identifier) @local.name)
   right: (expression_list . [(composite_literal type: (_) @local.type)
                              (unary_expression operand: (composite_literal type: (_) @local.type))]))
+
+; Anonymous functions: what is defined or declared inside one is not seen outside it.
+(func_literal) @closure

@@ -84,3 +84,6 @@
 (assignment_expression
   left: (member_expression object: (this) property: (property_identifier)) @local.name
   right: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+
+; Anonymous functions: what is defined or declared inside one is not seen outside it.
+[(arrow_function) (function_expression)] @closure

@@ -32,7 +32,7 @@
   body: (declaration_list)) @scope
 (mod_item
   name: (identifier) @name.scope
-  body: (declaration_list)) @scope
+  body: (declaration_list)) @scope @scope.module
 
 (impl_item
   trait: [(type_identifier) (scoped_type_identifier) (generic_type)] @name.reference.inherits)
@@ -86,3 +86,6 @@
   pattern: (identifier) @local.name
   value: (call_expression
     function: (scoped_identifier path: (_) @local.type name: (identifier) @_ctor (#eq? @_ctor "new"))))
+
+; Anonymous functions: what is defined or declared inside one is not seen outside it.
+(closure_expression) @closure

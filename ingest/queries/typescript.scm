@@ -103,3 +103,6 @@
 (public_field_definition
   name: (property_identifier) @local.name
   type: (type_annotation [(type_identifier) (nested_type_identifier) (generic_type)] @local.type))
+
+; Anonymous functions: what is defined or declared inside one is not seen outside it.
+[(arrow_function) (function_expression)] @closure

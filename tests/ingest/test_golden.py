@@ -23,7 +23,8 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 # Each golden file: the roots ingested together (name, folder under tests/fixtures).
 GRAPHS = {
     "vault": [("vault", "vault"), ("code", "code/python")],
-    "code": [(lang, f"code/{lang}") for lang in ("go", "javascript", "python", "rust", "typescript")],
+    "code": [(lang, f"code/{lang}") for lang in ("c", "cpp", "csharp", "go", "java", "javascript", "php", "python",
+                                                 "ruby", "rust", "typescript")],
 }
 
 

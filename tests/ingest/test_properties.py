@@ -100,6 +100,33 @@ CODE_LINES = {
         "trait T: Base {", "impl T for S {", "impl S {", "fn m(&self) { self.n(); }", "mod inner;",
         "use crate::a::{b, c as d};", "use super::*;", "/// Doc.", "#[derive(Debug)]", "S::new();", "f(1);"),
 }
+CODE_LINES.update({
+    "java": lines_of(
+        "package com.acme;", "import com.acme.util.Retry;", "import java.util.*;", "public class A extends B implements C {",
+        "}", "void m(Foo f) { this.save(); f.run(); super.m(); }", "Foo x = new Foo();", "/** Doc. */",
+        "interface I { void n(); }", "enum E { X, Y }", "list.forEach(v -> v.go());", "@Override"),
+    "csharp": lines_of(
+        "namespace Shop.Models;", "namespace Shop {", "}", "using System.Text;", "using R = Shop.Util.Retry;",
+        "public class A : B, IC {", "void M(Foo f) { this.Save(); f.Run(); base.M(); }", "var x = new Foo();",
+        "/// <summary>Doc.</summary>", "interface I { void N(); }", "Func<int> g = () => 1;"),
+    "c": lines_of(
+        '#include "util.h"', "#include <stdio.h>", "int f(int x) {", "}", "static void g(void) { f(1); }",
+        "struct S { int a; };", "typedef struct { int b; } T;", "enum E { A, B };", "/* Doc. */", "s->ops->run(s);",
+        "#define M(x) x", "return 0;"),
+    "cpp": lines_of(
+        '#include "order.hpp"', "namespace shop {", "}", "class A : public B {", "public:", "void m() { this->n(); }",
+        "};", "void A::n() { validate(); }", "auto x = std::make_unique<Foo>();", "Foo* p = new Foo();", "p->run();",
+        "template <typename T> T id(T v) { return v; }", "auto l = [](int y) { return y; };"),
+    "ruby": lines_of(
+        "require 'json'", "require_relative 'shop/base'", "module Shop", "class Order < Base", "end",
+        "def total(x)", "def self.make", "include Comparable", "x = Foo.new", "@log = Log.new", "x.run(1)",
+        "# Doc.", "items.each { |i| i.go }", "valid?()"),
+    "php": lines_of(
+        "<?php", "namespace App\\Models;", "use App\\Support\\Logger;", "use App\\Support\\{Clock, Log as L};",
+        "class User extends Model implements Jsonable {", "}", "public function save(Logger $log): void {",
+        "$this->validate();", "$x = new Foo();", "parent::save();", "self::make();", "/** Doc. */",
+        "use HasTimestamps;", "$f = fn($y) => $y;"),
+})
 CODE_LINES["typescript"] = CODE_LINES["tsx"] = st.one_of(CODE_LINES["javascript"], lines_of(
     "interface I extends J {", "}", "type T = { a: string };", "enum E { A }", "class C implements I {",
     "private m(): void { this.n(); }", "import type { X } from './x';", "export const c: T = f();",
@@ -117,6 +144,20 @@ CODE = {
                    "Self", "crate", "super", "(", ")", "{", "}", ";", "\n", "<", ">", "'a", "#[", "]",
                    "///", "//!", "/*", "*/", "x", "T", "f()", ",", "pub "),
 }
+CODE.update({
+    "java": pieces("class ", "interface ", "extends ", "implements ", "import ", "package ", "new ", "this.",
+                   "super.", "(", ")", "{", "}", ";", "\n", ".", "x", "Foo", "f()", "/**", "*/", "@", "->", "<", ">"),
+    "csharp": pieces("class ", "namespace ", "using ", ": ", "new ", "this.", "base.", "var ", "(", ")", "{", "}",
+                     ";", "\n", ".", "x", "Foo", "F()", "///", "=>", "<", ">"),
+    "c": pieces("int ", "void ", "struct ", "typedef ", "enum ", "#include ", '"x.h"', "<x.h>", "(", ")", "{", "}",
+                ";", "\n", "->", ".", "*", "x", "f()", "/*", "*/", "#define ", "static "),
+    "cpp": pieces("class ", "struct ", "namespace ", "template ", "public:", "::", "->", "this", "new ", "auto ",
+                  "(", ")", "{", "}", ";", "\n", "<", ">", "x", "Foo", "f()", "[]", "#include ", "&", "*"),
+    "ruby": pieces("class ", "module ", "def ", "end", "self.", "require ", "require_relative ", "'x'", "<",
+                   "::", ".new", "@", "(", ")", "\n", "x", "Foo", "f()", "#", "do", "|", "{", "}", "?"),
+    "php": pieces("<?php ", "namespace ", "use ", "class ", "function ", "extends ", "$this->", "->", "::", "new ",
+                  "\\", "$x", "Foo", "(", ")", "{", "}", ";", "\n", "/**", "*/", "parent", "fn", "=>"),
+})
 CODE["typescript"] = CODE["tsx"] = st.one_of(CODE["javascript"], pieces(
     "interface ", "type ", "enum ", "implements ", ": ", "<", ">", "namespace ", "declare ",
     "abstract ", "private ", "x", "T", "{", "}", "(", ")", "\n", "<div>", "</div>", "/>"))

@@ -1,0 +1,1 @@
+"""Precision of the resolved code graph against independent references (see ``precision``)."""

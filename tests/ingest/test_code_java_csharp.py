@@ -1,0 +1,289 @@
+"""Java and C#: definitions, docs and refs per file, and IMPORTS/INHERITS/CALLS across packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.code import parse_code
+from ingest.code_resolve import CodeResolution, resolve_code
+from ingest.languages import language_for
+from ingest.types import ParsedFile
+from kg.model import EdgeKind, NodeKind, check_pair, unresolved_id
+
+CODE = Path(__file__).parent.parent / "fixtures" / "code"
+JAVA = "src/main/java/com/acme/shop"
+
+
+def parse(lang: str, path: str) -> ParsedFile:
+    return parse_code("r", path, (CODE / lang / path).read_bytes())
+
+
+def defs(pf: ParsedFile) -> dict[str, tuple[str, str]]:
+    return {n.qualname: (n.kind.value, n.props["type"]) for n in pf.nodes
+            if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)}
+
+
+def docs(pf: ParsedFile) -> dict[str, str]:
+    return {n.qualname: n.doc for n in pf.nodes if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)}
+
+
+def contains(pf: ParsedFile) -> set[tuple[str, str]]:
+    short_id = lambda i: i.split("::", 1)[1] if "::" in i else "FILE"  # noqa: E731
+    return {(short_id(e.src), short_id(e.dst)) for e in pf.edges if e.kind is EdgeKind.CONTAINS}
+
+
+def refs(pf: ParsedFile, kind: EdgeKind) -> dict[tuple[str, str], dict]:
+    short_id = lambda i: i.split("::", 1)[1] if "::" in i else "FILE"  # noqa: E731
+    return {(short_id(r.src), r.target): r.props for r in pf.refs if r.kind is kind}
+
+
+def resolve(lang: str) -> CodeResolution:
+    root = CODE / lang
+    parsed = [parse_code(lang, p.relative_to(root).as_posix(), p.read_bytes())
+              for p in sorted(root.rglob("*")) if p.is_file() and language_for(p.name)]
+    return resolve_code(parsed, {lang: root})
+
+
+def short(node_id: str) -> str:
+    """``def:java/src/a/B.java::B.f`` → ``src/a/B.java::B.f``; ``file:java/x/A.java`` → ``x/A.java``."""
+    kind, _, rest = node_id.partition(":")
+    if kind in ("module", "unresolved"):
+        return node_id
+    return rest.split("/", 1)[1]
+
+
+def edges(res: CodeResolution, kind: EdgeKind) -> dict[tuple[str, str], tuple[bool, str]]:
+    return {(short(e.src), short(e.dst)): (e.resolved, e.how) for e in res.edges if e.kind is kind}
+
+
+# -- Java, per file --------------------------------------------------------------------------
+
+def test_java_definitions_nesting_and_javadoc():
+    pf = parse("java", f"{JAVA}/model/Order.java")
+    assert pf.lang == "java" and not pf.warnings
+    assert pf.nodes[0].props == {"packages": ["com.acme.shop.model"]}
+    assert defs(pf) == {
+        "Order": ("Class", "class"), "Order.Order": ("Function", "method"),  # the constructor
+        "Order.submit": ("Function", "method"), "Order.total": ("Function", "method"),
+        "Order.Line": ("Class", "class"), "Order.Line.cost": ("Function", "method"),
+        "Order.Line.round": ("Function", "method"),
+    }
+    assert contains(pf) == {("FILE", "Order"), ("Order", "Order.Order"), ("Order", "Order.submit"),
+                            ("Order", "Order.total"), ("Order", "Order.Line"), ("Order.Line", "Order.Line.cost"),
+                            ("Order.Line", "Order.Line.round")}
+    order = next(n for n in pf.nodes if n.qualname == "Order")
+    assert order.doc == "An order of lines." and order.start_line == 6  # the annotation starts it
+    assert order.signature.endswith("public class Order extends Entity implements Priced")
+    assert docs(pf)["Order.Line"] == "One line of an order."
+    entity = docs(parse("java", f"{JAVA}/model/Entity.java"))
+    assert entity == {"Entity": "Something that can be saved.", "Entity.save": "Validates, then saves.",
+                      "Entity.validate": ""}  # a `//` comment is not Javadoc
+
+
+def test_java_interfaces_records_enums_and_abstract_methods():
+    source = b"""package p;
+interface Shape extends Named, Comparable<Shape> { double area(); default String label() { return "s"; } }
+record Point(int x, int y) implements Shape { Point { } public double area() { return 0; } }
+enum Color { RED { void paint() {} }; Color next() { return RED; } }
+@interface Marker { String value(); }
+abstract class Base { abstract void run(); Runnable r = new Runnable() { public void run() {} }; }
+"""
+    pf = parse_code("r", "p/Shapes.java", source)
+    ids = {n.id.split("::", 1)[1]: n.props["type"] for n in pf.nodes if n.kind is not NodeKind.FILE}
+    assert ids == {
+        "Shape": "interface", "Shape.area": "method", "Shape.label": "method",  # area() has no body
+        "Point": "class", "Point.Point": "method", "Point.area": "method",  # a compact constructor
+        "Color": "enum", "Color.paint": "method", "Color.next": "method",  # paint(): a constant's body
+        "Marker": "interface", "Marker.value": "method",
+        "Base": "class", "Base.run": "method",
+        "Base.run@2": "method",  # an anonymous class's run() is qualified by the class around it
+    }
+    assert set(refs(pf, EdgeKind.INHERITS)) == {("Shape", "Named"), ("Shape", "Comparable<Shape>"), ("Point", "Shape")}
+
+
+def test_java_calls_imports_and_typed_locals():
+    pf = parse("java", f"{JAVA}/model/Order.java")
+    calls = refs(pf, EdgeKind.CALLS)
+    assert calls[("Order.submit", "this.save")] == {"lang": "java", "self": True}
+    assert calls[("Order.submit", "super.validate")] == {"lang": "java"}
+    assert calls[("Order.submit", "Retry.times")] == {"lang": "java"}  # a static call, as written
+    assert calls[("Order.submit", "retry.run")]["type"] == "Retry"  # the field `private Retry retry;`
+    assert calls[("Order.submit", "this.retry.run")]["type"] == "Retry"
+    assert calls[("Order.submit", "line.cost")]["type"] == "Line"  # `Line line = new Line();`
+    assert ("Order.Order", "Retry") in calls  # `new Retry()` calls the class
+    assert ("Order.Line.cost", "round") in calls
+    app = parse("java", f"{JAVA}/App.java")
+    calls = refs(app, EdgeKind.CALLS)
+    assert calls[("App.main", "retry.run")]["type"] == "Retry"  # `var retry = new Retry();`
+    assert calls[("App.main", "each.total")]["type"] == "Order"  # `for (Order each : orders)`
+    assert calls[("App.run", "priced.total")]["type"] == "Priced"  # a typed parameter
+    imports = refs(app, EdgeKind.IMPORTS)
+    assert imports == {("FILE", "com.acme.shop.model"): {"names": ["*"], "alias": {}, "lang": "java"},
+                       ("FILE", "com.acme.shop.util.Retry"): {"names": [], "alias": {}, "lang": "java"},
+                       ("FILE", "java.util.List"): {"names": [], "alias": {}, "lang": "java"}}
+
+
+# -- C#, per file ----------------------------------------------------------------------------
+
+def test_csharp_definitions_namespaces_and_xml_docs():
+    pf = parse("csharp", "Shop/Models/Order.cs")
+    assert pf.lang == "csharp" and not pf.warnings
+    assert pf.nodes[0].props == {"packages": ["Acme.Shop.Models"]}  # file-scoped namespace
+    assert defs(pf) == {
+        "Order": ("Class", "class"), "Order.Order": ("Function", "method"),
+        "Order.Submit": ("Function", "method"), "Order.Total": ("Function", "method"),
+        "Order.Line": ("Class", "class"), "Order.Line.Cost": ("Function", "method"),
+        "Order.Line.Cost.Round": ("Function", "function"),  # a local function
+    }
+    assert ("Order.Line.Cost", "Order.Line.Cost.Round") in contains(pf)
+    order = next(n for n in pf.nodes if n.qualname == "Order")
+    assert order.doc == "<summary>An order of lines.</summary>" and order.start_line == 7  # the attribute
+    entity = parse("csharp", "Shop/Models/Entity.cs")
+    assert entity.nodes[0].props == {"packages": ["Acme.Shop.Models"]}  # block namespace
+    assert docs(entity) == {"Entity": "<summary>\nSomething that can be saved.\n</summary>",
+                            "Entity.Save": "<summary>Validates, then saves.</summary>", "Entity.Validate": ""}
+    assert defs(parse("csharp", "Shop/Models/IPriced.cs")) == {
+        "IPriced": ("Class", "interface"), "IPriced.Total": ("Function", "method")}
+
+
+def test_csharp_structs_records_enums_and_bases():
+    source = b"""namespace A.B { namespace C { } }
+public struct Point : IEquatable<Point> { public bool Equals(Point p) => true; }
+public record Money(decimal Amount) : Value(Amount);
+public record struct Pair(int A, int B);
+public enum Color { Red, Green }
+public delegate void Handler(object sender);
+"""
+    pf = parse_code("r", "Types.cs", source)
+    assert defs(pf) == {"Point": ("Class", "struct"), "Point.Equals": ("Function", "method"),
+                        "Money": ("Class", "class"), "Pair": ("Class", "class"), "Color": ("Class", "enum"),
+                        "Handler": ("Class", "type")}
+    assert set(refs(pf, EdgeKind.INHERITS)) == {("Point", "IEquatable<Point>"), ("Money", "Value")}
+
+
+def test_csharp_calls_usings_and_typed_locals():
+    pf = parse("csharp", "Shop/Models/Order.cs")
+    calls = refs(pf, EdgeKind.CALLS)
+    assert calls[("Order.Submit", "this.Save")] == {"lang": "csharp", "self": True}
+    assert calls[("Order.Submit", "base.Validate")] == {"lang": "csharp"}
+    assert calls[("Order.Submit", "retry.Run")]["type"] == "Retry"  # a field
+    assert calls[("Order.Submit", "this.retry.Run")]["type"] == "Retry"
+    assert calls[("Order.Submit", "line.Cost")]["type"] == "Line"  # `var line = new Line();`
+    assert ("Order", "Retry") in calls  # a field initializer runs in the class
+    app = parse("csharp", "Shop/App.cs")
+    calls = refs(app, EdgeKind.CALLS)
+    assert calls[("App.Main", "retry.Run")]["type"] == "R"  # `var retry = new R();` (an alias)
+    assert calls[("App.Main", "each.Total")]["type"] == "Order"  # foreach
+    assert calls[("App.Run", "priced.Total")]["type"] == "IPriced"  # a parameter
+    assert ("App.Main", "List") in calls  # `new List<Order>` as the class List
+    assert refs(app, EdgeKind.IMPORTS) == {
+        ("FILE", "System.Collections.Generic"): {"names": [], "alias": {}, "lang": "csharp"},
+        ("FILE", "Acme.Shop.Models"): {"names": [], "alias": {}, "lang": "csharp"},
+        ("FILE", "Acme.Shop.Util.Retry"): {"names": [], "alias": {"Acme.Shop.Util.Retry": "R"}, "lang": "csharp"}}
+
+
+# -- resolution --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["java", "csharp"])
+def any_lang(request) -> CodeResolution:
+    return resolve(request.param)
+
+
+def test_edges_are_allowed_unique_and_point_at_known_nodes(any_lang):
+    keys = [e.key for e in any_lang.edges]
+    assert len(keys) == len(set(keys))
+    made = {n.id: n.kind for n in any_lang.nodes}
+    for e in any_lang.edges:
+        assert check_pair(e.kind, e.src_kind, e.dst_kind), e
+        if e.dst_kind in (NodeKind.UNRESOLVED, NodeKind.EXTERNAL_MODULE):
+            assert made[e.dst] is e.dst_kind
+
+
+def test_java_packages_imports_and_calls():
+    res = resolve("java")
+    app, order, entity = f"{JAVA}/App.java", f"{JAVA}/model/Order.java", f"{JAVA}/model/Entity.java"
+    retry, priced = f"{JAVA}/util/Retry.java", f"{JAVA}/model/Priced.java"
+    imports = edges(res, EdgeKind.IMPORTS)
+    assert {k for k in imports if k[0] == app} == {
+        (app, entity), (app, order), (app, priced),  # import com.acme.shop.model.*
+        (app, f"{retry}::Retry"), (app, "module:java")}
+    assert imports[(order, f"{retry}::Retry")] == (True, "import")
+    assert edges(res, EdgeKind.INHERITS) == {(f"{order}::Order", f"{entity}::Entity"): (True, "package"),
+                                             (f"{order}::Order", f"{priced}::Priced"): (True, "package")}
+    calls = edges(res, EdgeKind.CALLS)
+    assert calls[(f"{entity}::Entity.save", f"{entity}::Entity.validate")] == (True, "self")
+    assert calls[(f"{order}::Order.submit", f"{entity}::Entity.save")] == (True, "self")  # inherited
+    assert calls[(f"{order}::Order.submit", f"{retry}::Retry.times")] == (True, "import")  # static
+    assert calls[(f"{order}::Order.submit", f"{retry}::Retry.run")] == (True, "type")  # a field
+    assert calls[(f"{order}::Order.Order", f"{retry}::Retry")] == (True, "import")  # new Retry()
+    assert calls[(f"{app}::App.main", f"{order}::Order")] == (True, "import")  # through the * import
+    assert calls[(f"{app}::App.main", f"{order}::Order.submit")] == (True, "type")
+    assert calls[(f"{app}::App.main", f"{retry}::Retry.run")] == (True, "type")  # var retry = new Retry()
+    assert calls[(f"{app}::App.main", f"{order}::Order.total")] == (True, "type")  # the loop variable
+    assert calls[(f"{app}::App.run", f"{priced}::Priced.total")] == (True, "type")  # an interface method
+    assert calls[(f"{retry}::Retry.times", f"{retry}::Retry.run")] == (True, "type")  # new Retry().run()
+    # `orders.get(0).submit()`: a submit() exists in the root, but nothing says which object this is.
+    unknown = next(e for e in res.edges if e.dst == unresolved_id("java", "call:orders.get(0).submit"))
+    assert (unknown.resolved, unknown.how) == (False, "name-only")
+    assert unknown.props["candidates"] == [f"def:java/{order}::Order.submit"]
+
+
+def test_csharp_namespaces_usings_and_calls():
+    res = resolve("csharp")
+    app, order, entity = "Shop/App.cs", "Shop/Models/Order.cs", "Shop/Models/Entity.cs"
+    retry, priced = "Shop/Util/Retry.cs", "Shop/Models/IPriced.cs"
+    imports = edges(res, EdgeKind.IMPORTS)
+    assert {k for k in imports if k[0] == app} == {
+        (app, entity), (app, order), (app, priced),  # using Acme.Shop.Models;
+        (app, f"{retry}::Retry"),  # using R = Acme.Shop.Util.Retry;
+        (app, "module:System")}
+    assert imports[(order, retry)] == (True, "import")  # using Acme.Shop.Util;
+    assert edges(res, EdgeKind.INHERITS) == {(f"{order}::Order", f"{entity}::Entity"): (True, "package"),
+                                             (f"{order}::Order", f"{priced}::IPriced"): (True, "package")}
+    calls = edges(res, EdgeKind.CALLS)
+    assert calls[(f"{entity}::Entity.Save", f"{entity}::Entity.Validate")] == (True, "self")
+    assert calls[(f"{order}::Order.Submit", f"{entity}::Entity.Save")] == (True, "self")  # inherited
+    assert calls[(f"{order}::Order.Submit", f"{retry}::Retry.Times")] == (True, "import")  # static
+    assert calls[(f"{order}::Order.Submit", f"{retry}::Retry.Run")] == (True, "type")  # a field
+    assert calls[(f"{order}::Order", f"{retry}::Retry")] == (True, "import")  # field initializer
+    assert calls[(f"{app}::App.Main", f"{order}::Order")] == (True, "import")
+    assert calls[(f"{app}::App.Main", f"{order}::Order.Submit")] == (True, "type")
+    assert calls[(f"{app}::App.Main", f"{retry}::Retry")] == (True, "import")  # new R()
+    assert calls[(f"{app}::App.Main", f"{retry}::Retry.Times")] == (True, "import")  # R.Times
+    assert calls[(f"{app}::App.Main", f"{retry}::Retry.Run")] == (True, "type")  # var retry = new R()
+    assert calls[(f"{app}::App.Main", f"{order}::Order.Total")] == (True, "type")  # foreach variable
+    assert calls[(f"{app}::App.Run", f"{priced}::IPriced.Total")] == (True, "type")
+    assert calls[(f"{order}::Order.Line.Cost", f"{order}::Order.Line.Cost.Round")] == (True, "local")
+    unknown = next(e for e in res.edges if e.dst == unresolved_id("csharp", "call:orders[0].Submit"))
+    assert (unknown.resolved, unknown.how) == (False, "name-only")
+    assert unknown.props["candidates"] == [f"def:csharp/{order}::Order.Submit"]
+
+
+@pytest.mark.parametrize("lang, calls", [
+    ("java", [
+        ("Retry.java::Retry.run", "log", "Retry.java::Retry.log"),  # an implicit `this`
+        ("App.java::App.main", "run", "App.java::App.run"),  # a static method of the same class
+        ("Order.java::Order.Line.cost", "round", "Order.java::Order.Line.round"),
+        ("Order.java::Order.submit", "Line", "Order.java::Order.Line"),  # new Line(): a nested class
+        ("Order.java::Order.submit", "line.cost", "Order.java::Order.Line.cost"),  # Line line = ...
+        ("Order.java::Order.submit", "super.validate", "Entity.java::Entity.validate"),
+    ]),
+    ("csharp", [
+        ("Retry.cs::Retry.Run", "Log", "Retry.cs::Retry.Log"),
+        ("App.cs::App.Main", "Run", "App.cs::App.Run"),
+        ("Order.cs::Order.Submit", "Line", "Order.cs::Order.Line"),
+        ("Order.cs::Order.Submit", "line.Cost", "Order.cs::Order.Line.Cost"),
+        ("Order.cs::Order.Submit", "base.Validate", "Entity.cs::Entity.Validate"),
+    ]),
+])
+def test_class_members_are_in_scope_in_methods(lang, calls):
+    """A bare ``m()`` in a method means ``this.m()`` or the class's own static ``m``; nested
+    classes are in scope by their simple name, and ``super.m()``/``base.m()`` is the base's ``m``."""
+    res = resolve(lang)
+    found = {(e.src.rsplit("/", 1)[-1], e.dst if e.dst.startswith("unresolved:") else e.dst.rsplit("/", 1)[-1])
+             for e in res.edges if e.kind is EdgeKind.CALLS}
+    wrong = [(src, target) for src, target, dst in calls
+             if (src, dst) not in found or (src, unresolved_id(lang, f"call:{target}")) in found]
+    assert not wrong, f"not resolved from the class scope: {wrong}"
