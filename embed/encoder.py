@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -78,7 +80,12 @@ def model_version(path: Path) -> str:
 
 
 class SentenceTransformerEncoder:
-    """An Encoder over a sentence-transformers model directory.
+    """An Encoder over a sentence-transformers model directory, loaded on first use.
+
+    Its name and version (the cache key of its vectors) come from the directory's files
+    without loading anything, so work that finds every vector cached (an ingest that changed
+    nothing searchable, or only texts embedded before) never imports torch. The model
+    loads once, on the first ``encode`` or ``dim``, under a lock (server threads share it).
 
     Args:
         path: the model directory (``modules.json`` and weights inside).
@@ -88,36 +95,61 @@ class SentenceTransformerEncoder:
             when the directory is called ``model``).
 
     Raises:
-        ModelError: the directory is missing or is not a sentence-transformers model.
+        ModelError: the directory is missing or is not a sentence-transformers model (at
+            construction); the model cannot be loaded (at first use).
     """
 
     def __init__(self, path: str | Path, *, device: str | None = None,
                  max_seq_length: int = MAX_SEQ_LENGTH, name: str | None = None) -> None:
         self.path = Path(path).expanduser().resolve()
         _check_model_dir(self.path)
+        self.device = device
+        self.max_seq_length = max_seq_length
+        self.name = name or display_name(self.path)
+        self.version = versioned(self.path, max_seq_length)
+        self.lineage = lineage_of(self.path)
+        self._model: Any = None
+        self._dim = 0
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loading it now if this is the first use)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        """The vectors' dimension (loads the model)."""
+        model = self.model
+        if not self._dim:
+            getter = getattr(model, "get_embedding_dimension", None) or \
+                model.get_sentence_embedding_dimension  # sentence-transformers < 6
+            dim = getter()
+            self._dim = int(dim) if dim else int(model.encode(["x"]).shape[1])
+        return self._dim
+
+    def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        started = time.perf_counter()
         from sentence_transformers import SentenceTransformer
 
         quiet_loading()
         try:
-            self.model: Any = SentenceTransformer(str(self.path), device=device, local_files_only=True)
+            model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"cannot load the model in {self.path}: {exc}") from exc
-        if max_seq_length and (self.model.max_seq_length or 0) > max_seq_length:
+        if self.max_seq_length and (model.max_seq_length or 0) > self.max_seq_length:
             try:
-                self.model.max_seq_length = max_seq_length
+                model.max_seq_length = self.max_seq_length
             except AttributeError:  # a StaticEmbedding has no sequence limit to set (nor cost per token)
                 log.debug("%s has no settable max_seq_length", self.path)
-        self.name = name or display_name(self.path)
-        self.version = versioned(self.path, self.model.max_seq_length)
-        getter = getattr(self.model, "get_embedding_dimension", None) or \
-            self.model.get_sentence_embedding_dimension  # sentence-transformers < 6
-        dim = getter()
-        self.dim = int(dim) if dim else int(self.model.encode(["x"]).shape[1])
-        self.lineage = lineage_of(self.path)
-        log.info("loaded encoder %s@%s (dim %d, max %s tokens) from %s", self.name, self.version,
-                 self.dim, self.model.max_seq_length or 0, self.path)
+        log.info("loaded encoder %s@%s (max %s tokens) from %s in %.1f s", self.name, self.version,
+                 model.max_seq_length or 0, self.path, time.perf_counter() - started)
+        return model
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32,
                progress: bool = False) -> np.ndarray:
@@ -133,7 +165,8 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
-        return f"SentenceTransformerEncoder({self.name!r}, version={self.version!r}, dim={self.dim})"
+        loaded = f"dim={self._dim}" if self._model is not None else "not loaded"
+        return f"SentenceTransformerEncoder({self.name!r}, version={self.version!r}, {loaded})"
 
 
 def load_encoder(spec: str | Path | None, *, device: str | None = None,
@@ -203,8 +236,9 @@ def display_name(path: Path) -> str:
 
 
 def versioned(path: Path, max_seq_length: float | int | None) -> str:
-    """A model directory's version with its truncation: truncation changes the vectors, so it
-    is part of the version (and of the cache key)."""
+    """A model directory's version with the truncation asked of it: truncation changes the
+    vectors, so it is part of the version (and of the cache key). The same files and the same
+    limit always truncate alike, so the key needs no loaded model."""
     limit = max_seq_length or 0
     return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
 

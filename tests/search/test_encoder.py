@@ -76,3 +76,17 @@ def test_the_general_model_loads_by_its_name_as_the_readme_writes_it(minilm: Sen
 
     by_name = load_encoder("all-MiniLM-L6-v2")
     assert by_name.name == minilm.name and by_name.version == minilm.version
+
+
+def test_an_encoder_knows_its_cache_key_before_loading_and_loads_once(tmp_path) -> None:
+    from embed.scratch import build_static, train_tokenizer
+
+    tokenizer = train_tokenizer(["retry with backoff", "graph vector note"] * 40, vocab_size=120, min_frequency=1)
+    build_static(tokenizer, dim=16).save(str(tmp_path / "static"))
+    encoder = load_encoder(tmp_path / "static")
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    assert encoder._model is None and "not loaded" in repr(encoder)  # the key needs no model
+    assert encoder.version == model_version(tmp_path / "static") + ".t128"
+    first = encoder.model
+    encoder.encode(["retry"])
+    assert encoder.model is first and encoder.dim == 16
