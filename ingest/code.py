@@ -13,6 +13,9 @@ The parser knows no language. What a language means lives in its query,
 ``@definition.doc``                 its docstring (a string literal)
 ``@definition.receiver``            a qualifier for its name (Go ``func (s *T) M`` → ``T.M``)
 ``@definition.self``                the receiver variable (``s``): ``s.x()`` is a self call
+``@definition.storage``             its storage class (C ``static``: linked only in its file)
+``@definition.parameters``          its parameter list: how many arguments it takes, to tell
+                                    overloads apart (``@call.arguments``: a call's arguments)
 ``@scope`` / ``@name.scope``        a block that qualifies the definitions inside it but is
                                     no node itself (Rust ``impl T`` → ``T.method``)
 ``@scope.module``                   the scope is an inline module (Rust ``mod tests { }``): an
@@ -55,7 +58,7 @@ from tree_sitter import Node as TsNode
 from tree_sitter import QueryCursor, Tree
 
 from ingest import code_refs as refs
-from ingest.code_source import Def, Source, closures_at, first
+from ingest.code_source import Def, Source, arity, closures_at, first
 from ingest.languages import language_for, parser, query, spec
 from ingest.types import ParsedFile
 from kg.errors import IngestError
@@ -63,7 +66,7 @@ from kg.model import Edge, EdgeKind, Node, NodeKind, content_hash, def_id, file_
 
 log = logging.getLogger(__name__)
 
-_DEF_EXTRAS = frozenset({"body", "doc", "receiver", "self"})
+_DEF_EXTRAS = frozenset({"body", "doc", "receiver", "self", "storage", "parameters"})
 BODY_CAP = 4000
 SIGNATURE_CAP = 400
 _SPACE = re.compile(r"\s+")
@@ -196,6 +199,10 @@ def _collect_defs(src: Source, def_matches: list[dict[str, list[TsNode]]],
             d.receiver = src.text(caps["definition.receiver"][0])
         if "definition.self" in caps:
             d.self_name = src.text(caps["definition.self"][0])
+        if any(src.text(n) == "static" for n in caps.get("definition.storage", ())):
+            d.file_local = True
+        if "definition.parameters" in caps:
+            d.arity = arity(caps["definition.parameters"][0])
     for caps in scope_matches:
         node = caps["scope"][0]
         key = (node.start_byte, node.end_byte)
@@ -267,11 +274,22 @@ def _def_node(src: Source, d: Def, comments: _Comments | None, closure: int | No
     kind = NodeKind.CLASS if d.is_class else NodeKind.FUNCTION
     text = "\n".join(part for part in (d.qualname, signature, doc, body) if part)
     # The hash is built here from the fields that vary: Node would json-dump the whole row.
-    digest = content_hash("\x00".join((d.id, kind.value, text, str(d.row), str(d.end_row), d.type, str(closure))))
+    digest = content_hash("\x00".join((d.id, kind.value, text, str(d.row), str(d.end_row), d.type, str(closure),
+                                         str(d.file_local), str(d.arity))))
     return Node(id=d.id, kind=kind, name=d.name, root=src.root, path=src.path, text=text,
                 start_line=d.row + 1, end_line=d.end_row + 1, qualname=d.qualname, lang=src.lang.name,
-                signature=signature, doc=doc, hash=digest,
-                props={"type": d.type} if closure is None else {"type": d.type, "closure": closure})
+                signature=signature, doc=doc, hash=digest, props=_def_props(d, closure))
+
+
+def _def_props(d: Def, closure: int | None) -> dict[str, object]:
+    props: dict[str, object] = {"type": d.type}
+    if closure is not None:
+        props["closure"] = closure
+    if d.file_local:
+        props["file_local"] = True
+    if d.arity is not None:
+        props["arity"] = list(d.arity)
+    return props
 
 
 def _container(src: Source, d: Def | None, fid: str) -> tuple[str, NodeKind]:

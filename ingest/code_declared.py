@@ -77,7 +77,7 @@ def _find_path(index: Index, f: FileInfo, path: str, extensions: tuple[str, ...]
                 return Found([hit])
     for name in names:
         hits = [x for x in index.by_name.get((f.root, f.family, posixpath.basename(name)), [])
-                if x.path == name or x.path.endswith("/" + name)]
+                if (x.path == name or x.path.endswith("/" + name)) and x is not f]  # `require 'logger'` in logger.rb
         if hits:
             return Found([max(hits, key=lambda x: (_shared_depth(x.dir, f.dir), -len(x.path)))])
     head = path.split("/")[0]

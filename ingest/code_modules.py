@@ -47,6 +47,7 @@ class FileInfo:
     stars: list[FileInfo] = field(default_factory=list)  # files imported with `*`
     packages: list[str] = field(default_factory=list)  # declared packages, dotted (Java, C#, PHP)
     hidden: dict[str, list[tuple[int, DefRef]]] = field(default_factory=dict)  # name → defs in closures
+    overloads: dict[str, list[DefRef]] = field(default_factory=dict)  # qualname → its defs, when several
 
 
 @dataclass
@@ -94,6 +95,8 @@ class Index:
     quals: dict[tuple[str, str], dict[str, list[DefRef]]] = field(default_factory=dict)
     packages: dict[tuple[str, str, str], list[FileInfo]] = field(default_factory=dict)
     by_name: dict[tuple[str, str, str], list[FileInfo]] = field(default_factory=dict)  # file name → files
+    file_local: set[str] = field(default_factory=set)  # C/C++ `static` definitions
+    arity: dict[str, tuple[int, int]] = field(default_factory=dict)  # def id → (fewest, most) arguments
     tsconfig: dict[str, tuple[str, list[tuple[str, list[str]]]] | None] = field(default_factory=dict)
     cache: dict[tuple[str, str, str], object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -129,6 +132,12 @@ class Index:
             if node.kind not in (NodeKind.CLASS, NodeKind.FUNCTION):
                 continue
             ref = (node.id, node.kind)
+            if node.props.get("file_local"):
+                self.file_local.add(node.id)
+            if "arity" in node.props:
+                self.arity[node.id] = tuple(node.props["arity"])  # type: ignore[assignment]
+            if node.qualname in f.defs:
+                f.overloads.setdefault(node.qualname, [f.defs[node.qualname]]).append(ref)
             closure = node.props.get("closure")
             if closure is None:
                 f.defs.setdefault(node.qualname, ref)
@@ -232,6 +241,10 @@ class Index:
             return []
         table = self.simple if len(parts) == 1 else self.methods
         return table.get((f.root, f.family), {}).get(parts[-1], [])
+
+    def linked(self, f: FileInfo, hits: list[DefRef]) -> list[DefRef]:
+        """The candidates a bare call can reach by linkage: not another file's ``static`` ones."""
+        return [h for h in hits if h[0] not in self.file_local or self.defs_by_id[h[0]][0] is f]
 
     def links_by_name(self, f: FileInfo, target: str) -> bool:
         """Whether a bare call ``f()`` means the program's one function of that name (C linkage)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from tree_sitter import Node as TsNode
 
-from ingest.code_source import Def, Source, closures_at, enclosing, first, squash
+from ingest.code_source import Def, Source, argument_count, closures_at, enclosing, first, squash
 from ingest.types import Ref
 from kg.model import EdgeKind, NodeKind, def_id
 
@@ -64,10 +64,12 @@ def calls(src: Source, fid: str, matches: list[dict[str, list[TsNode]]],
     callee is the source from the first part to the end of the last."""
     refs = []
     lang = src.lang.name
-    ends = {}
+    ends, arities = {}, {}
     for caps in matches:
         parts = caps["name.reference.call"]
         ends[parts[0].id] = max(n.end_byte for n in parts)
+        if "call.arguments" in caps:
+            arities[parts[0].id] = argument_count(caps["call.arguments"][0])
     nodes = [caps["name.reference.call"][0] for caps in matches]
     chains = closures_at(src, [n.start_byte for n in nodes]) if src.closures else {}
     for node, d in enclosing(src, nodes):
@@ -78,6 +80,8 @@ def calls(src: Source, fid: str, matches: list[dict[str, list[TsNode]]],
         props: dict[str, Any] = {"lang": lang}
         if closures:
             props["closures"] = list(closures)
+        if node.id in arities:
+            props["arity"] = arities[node.id]
         if "." in target or ":" in target:  # only `x.y` / `x::y` can be self calls
             head = _HEAD.match(target).group(0)  # type: ignore[union-attr]
             if head in src.lang.self_names or (head and head == _self_name(d)):

@@ -188,13 +188,19 @@ class _Resolver:
                 if start == closure:
                     return _Target(ref[0], ref[1], "local")
         members = _members_in_scope(f)
-        prefix = scope
+        prefix, inner_class = scope, True
         while prefix:
             hit = f.defs.get(f"{prefix}.{name}")
             own = f.defs.get(prefix)
             constructor = name == prefix.rpartition(".")[2]  # `new Order` in Order's methods: the class
-            if hit is not None and own is not None and (own[1] is NodeKind.FUNCTION or members) and not constructor:
+            # A method sees its own class's members; an outer class lends only its nested types
+            # (Ruby's `module Helpers` inside `class Response` does not see Response's methods).
+            seen = own is not None and (own[1] is NodeKind.FUNCTION or (
+                members and (inner_class or (hit is not None and hit[1] is NodeKind.CLASS))))
+            if hit is not None and seen and not constructor:
                 return _Target(hit[0], hit[1], "local")
+            if own is not None and own[1] is NodeKind.CLASS:
+                inner_class = False
             prefix = prefix.rpartition(".")[0]
         if members:
             cls = self.index.class_of(f, scope)
@@ -338,6 +344,18 @@ class _Resolver:
             return None
         return self.method(cls.id, modules.split_target(ref.target)[-1], "type")
 
+    def overload(self, found: _Target, ref: Ref) -> _Target:
+        """Among overloads of one name, the one that takes as many arguments as the call passes
+        (not the calling function itself, when another fits: an overload that delegates)."""
+        info = self.index.defs_by_id.get(found.id)
+        group = info[0].overloads.get(info[1]) if info else None
+        if not group or "arity" not in ref.props:
+            return found
+        passed = int(ref.props["arity"])
+        fits = [g for g in group if _accepts(self.index.arity.get(g[0]), passed)]
+        fits = [g for g in fits if g[0] != ref.src] or fits
+        return _Target(fits[0][0], fits[0][1], found.how, found.confidence) if fits else found
+
     def call(self, ref: Ref) -> None:
         """A call resolves only on evidence: scope, an import, the receiver or its type.
 
@@ -356,9 +374,11 @@ class _Resolver:
         hits: list[tuple[str, NodeKind]] = []
         if found is None or (found.kind is None and not found.external):
             hits = self.index.candidates(f, ref.target)
-            if len(hits) == 1 and self.index.links_by_name(f, ref.target):
-                found = _Target(hits[0][0], hits[0][1], "linkage")
+            linked = self.index.linked(f, hits) if self.index.links_by_name(f, ref.target) else []
+            if len(linked) == 1:
+                found = _Target(linked[0][0], linked[0][1], "linkage")
         if found is not None and found.kind in _DEF_KINDS:
+            found = self.overload(found, ref)
             self.count(f.lang, "calls_resolved")
             self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, found.id, found.kind, found.how,
                       confidence=found.confidence)
@@ -369,6 +389,13 @@ class _Resolver:
                   confidence=1 / len(hits) if hits else 0.0)
         if hits:
             self.edges[(ref.src, EdgeKind.CALLS.value, dst)].props["candidates"] = [h[0] for h in hits[:_MAX_CANDIDATES]]
+
+
+def _accepts(arity: tuple[int, int] | None, passed: int) -> bool:
+    if arity is None:
+        return True
+    fewest, most = arity
+    return passed >= fewest and (most < 0 or passed <= most)
 
 
 def _members_in_scope(f: FileInfo) -> bool:

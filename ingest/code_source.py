@@ -36,6 +36,8 @@ class Def:
     receiver: str = ""
     self_name: str = ""
     module: bool = False  # an inline module (``@scope.module``)
+    file_local: bool = False  # C/C++ `static`: linked only inside its file (``@definition.storage``)
+    arity: tuple[int, int] | None = None  # (fewest, most) arguments it takes; most -1: any number
     parent: Def | None = None
     qualname: str = ""
     id: str = ""
@@ -111,3 +113,23 @@ def squash(text: str) -> str:
     if not _SPACE.search(text):
         return text
     return _SPACE.sub(" ", _DOT_SPACE.sub(lambda m: m.group(0).strip(), text)).strip()
+
+
+def arity(parameters: TsNode) -> tuple[int, int]:
+    """How many arguments a parameter list takes: (fewest, most), most -1 for any number.
+
+    A parameter with a default (``int b = 2``) is optional; a spread or variadic one
+    (``String... rest``, ``params int[] r``, ``...``), or anything that is not a plain
+    parameter, takes any number.
+    """
+    params = [c for c in parameters.named_children if "comment" not in c.type]
+    variadic = any("parameter" not in c.type or "spread" in c.type or "variadic" in c.type for c in params)
+    optional = sum(1 for c in params if "optional" in c.type or (c.text and b"=" in c.text))
+    required = len(params) - optional - (1 if variadic else 0)
+    return max(0, required), -1 if variadic else len(params)
+
+
+def argument_count(arguments: TsNode) -> int:
+    """How many arguments a call passes."""
+    return sum(1 for c in arguments.named_children if "comment" not in c.type)
+

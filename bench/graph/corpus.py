@@ -22,10 +22,14 @@ from ingest.code_resolve import resolve_code
 from ingest.types import Ref
 from kg.model import Edge, Node, NodeKind
 
-CORPORA = {"python": "httpx", "typescript": "hono", "javascript": "express", "go": "chi", "rust": "ripgrep"}
-# The language labels the parser gives files of each benchmark language.
+# The tree of each language in ../shared/corpora ("" for languages with no tree there: pass
+# --tree, a real package from a registry, named in its samples file).
+CORPORA = {"python": "httpx", "typescript": "hono", "javascript": "express", "go": "chi", "rust": "ripgrep",
+           "java": "", "csharp": "", "c": "", "cpp": "", "ruby": "", "php": ""}
+# The language labels the parser gives files of each benchmark language (C++ trees hold C too).
 PARSED_LANGS = {"python": {"python"}, "typescript": {"typescript", "tsx"}, "javascript": {"javascript"},
-                "go": {"go"}, "rust": {"rust"}}
+                "go": {"go"}, "rust": {"rust"}, "java": {"java"}, "csharp": {"csharp"}, "c": {"c"},
+                "cpp": {"cpp", "c"}, "ruby": {"ruby"}, "php": {"php"}}
 KINDS = ("CALLS", "IMPORTS", "INHERITS")
 _DSTS = (NodeKind.CLASS, NodeKind.FUNCTION, NodeKind.FILE)
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")

@@ -32,7 +32,7 @@ from bench.graph import verdicts
 from bench.graph.corpus import CORPORA, Graph, Site, build, describe, sample
 from bench.graph.outcome import AGREE, DISAGREE, UNCONFIRMED, Outcome
 
-HAND = ("go", "rust")
+HAND = ("go", "rust", "java", "csharp", "c", "cpp", "ruby", "php")  # no toolchain reference here
 STRATA = (("CALLS", "main"), ("IMPORTS", "main"), ("INHERITS", "main"), ("CALLS", "unique-name"))
 Checked = list[tuple[Site, Outcome]]
 
@@ -92,7 +92,11 @@ def run_hand(graph: Graph, path: Path, draw: bool, seed: int) -> tuple[dict[tupl
         verdicts.save(path, records)
     out: dict[tuple[str, str], Checked] = {}
     drift: dict[str, Any] = {"stale": [], "unchecked": 0, "new_edges_without_record": verdicts.new_edges(records, graph)}
-    for kind, stratum in STRATA:
+    # The strata the file holds (a fresh draw adds one, e.g. "main2"); "extra-*" records are
+    # kept for reuse, not counted.
+    found = sorted({(r["kind"], r.get("stratum", "main")) for r in records
+                    if not r.get("stratum", "main").startswith("extra")})
+    for kind, stratum in found:
         pairs, d = verdicts.outcomes([r for r in records if r["kind"] == kind], graph, stratum)
         out[(kind, stratum)] = pairs
         drift["stale"] += [[stratum, *verdicts.key_of(r)] for r in d["stale"]]
@@ -171,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draw", action="store_true", help="add unchecked records for edges the samples file lacks")
     ap.add_argument("--out", type=Path, default=Path("bench/out"), help="where the JSON report goes")
     args = ap.parse_args(argv)
+    if args.tree is None and not CORPORA[args.lang]:
+        ap.error(f"{args.lang} has no tree in the corpora: pass --tree (see bench/graph/README.md)")
     tree = args.tree or args.corpus / CORPORA[args.lang]
     if not tree.is_dir():
         ap.error(f"no tree at {tree}: pass --corpus (the folder holding {CORPORA[args.lang]}/) or --tree")

@@ -8,6 +8,7 @@
 ;; `int (*f(void))(int) {...}` (a function that returns a function pointer), and a name
 ;; made by a macro, `static void FN(Store)(H *h) {...}` (named `FN(Store)`)
 (function_definition
+  (storage_class_specifier)* @definition.storage
   declarator: [
     (function_declarator declarator: (identifier) @name.definition.function)
     (pointer_declarator

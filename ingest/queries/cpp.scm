@@ -54,6 +54,7 @@
 ;; `void f() {...}`, `Foo() {...}`, `~Foo() {...}`, `bool operator==(...) {...}`; out of line,
 ;; `void Foo::bar() {...}`, `Foo<T>::bar`, `ns::Foo::~Foo`: the innermost qualifier is the receiver
 (function_definition
+  (storage_class_specifier)* @definition.storage
   declarator: [
     (function_declarator
       declarator: [
@@ -132,6 +133,7 @@
 ;; a conversion operator is named as written, `operator bool() const` (its declarator is all
 ;; there is): `explicit operator bool() const {...}`, `Foo::operator Bar*() {...}`
 (function_definition
+  (storage_class_specifier)* @definition.storage
   declarator: [
     (operator_cast) @name.definition.function
     (qualified_identifier
@@ -150,6 +152,7 @@
 
 ;; a name made by a macro, `void NOINLINE(run)() {...}`, is named `NOINLINE(run)`
 (function_definition
+  (storage_class_specifier)* @definition.storage
   declarator: (function_declarator declarator: (function_declarator) @name.definition.function)
   body: (_) @definition.body) @definition.function
 

@@ -31,9 +31,11 @@
 ; finalizers and local functions. Properties, indexers and operators are not definitions.
 (method_declaration
   name: (identifier) @name.definition.method
+  parameters: (parameter_list) @definition.parameters
   body: [(block) (arrow_expression_clause)]? @definition.body) @definition.method
 (constructor_declaration
   name: (identifier) @name.definition.method
+  parameters: (parameter_list) @definition.parameters
   body: [(block) (arrow_expression_clause)] @definition.body) @definition.method
 (destructor_declaration
   name: (identifier) @name.definition.method
@@ -48,9 +50,11 @@
 
 ; Calls: `m()`, `obj.m()`, `this.m()`, `base.m()`, `Foo.m()`; `M<T>()` as `M`.
 (invocation_expression
-  function: [(identifier) (member_access_expression) (qualified_name)] @name.reference.call)
+  function: [(identifier) (member_access_expression) (qualified_name)] @name.reference.call
+  arguments: (argument_list) @call.arguments)
 (invocation_expression
-  function: (generic_name (identifier) @name.reference.call))
+  function: (generic_name (identifier) @name.reference.call)
+  arguments: (argument_list) @call.arguments)
 ; `new Foo()` calls the class Foo (its constructor).
 (object_creation_expression
   type: [(identifier) (qualified_name)] @name.reference.call)

@@ -26,9 +26,11 @@
 ; Methods (abstract and interface methods have no body) and constructors.
 (method_declaration
   name: (identifier) @name.definition.method
+  parameters: (formal_parameters) @definition.parameters
   body: (block)? @definition.body) @definition.method
 (constructor_declaration
   name: (identifier) @name.definition.method
+  parameters: (formal_parameters) @definition.parameters
   body: (constructor_body) @definition.body) @definition.method
 (compact_constructor_declaration
   name: (identifier) @name.definition.method
@@ -47,7 +49,8 @@
 ; `super.m`, `Foo.m`, `a.b.m`); `m()` alone captures the name only.
 (method_invocation
   object: (_)? @name.reference.call
-  name: (identifier) @name.reference.call)
+  name: (identifier) @name.reference.call
+  arguments: (argument_list) @call.arguments)
 ; `new Foo()` calls the class Foo (its constructor).
 (object_creation_expression
   type: [(type_identifier) (scoped_type_identifier)] @name.reference.call)

@@ -317,3 +317,14 @@ def test_a_header_is_cpp_when_its_text_says_so():
     c = parse_code("r", "util.h", b"#include <stdio.h>\nstruct point { int x; };\nint add(int a, int b);\n")
     assert (cpp.lang, c.lang) == ("cpp", "c")
     assert [n.qualname for n in cpp.nodes if n.kind is NodeKind.CLASS] == ["Shape"]
+
+
+def test_linkage_never_reaches_another_files_static_function(tmp_path):
+    files = {"a.c": b"static int helper(void) { return 1; }\nint shared(void) { return helper(); }\n",
+             "b.c": b"int main(void) { return helper() + shared(); }\n"}
+    res = resolve_code([parse_code("r", name, data) for name, data in files.items()], {"r": tmp_path})
+    calls = {(e.src.split("::")[-1], e.dst.split("::")[-1]): (e.resolved, e.how) for e in res.edges
+             if e.kind is EdgeKind.CALLS}
+    assert calls[("shared", "helper")] == (True, "local")  # its own file's static
+    assert calls[("main", "shared")] == (True, "linkage")
+    assert calls[("main", "unresolved:r/call:helper")] == (False, "name-only")  # a.c's helper is static

@@ -106,9 +106,9 @@ abstract class Base { abstract void run(); Runnable r = new Runnable() { public 
 def test_java_calls_imports_and_typed_locals():
     pf = parse("java", f"{JAVA}/model/Order.java")
     calls = refs(pf, EdgeKind.CALLS)
-    assert calls[("Order.submit", "this.save")] == {"lang": "java", "self": True}
-    assert calls[("Order.submit", "super.validate")] == {"lang": "java"}
-    assert calls[("Order.submit", "Retry.times")] == {"lang": "java"}  # a static call, as written
+    assert calls[("Order.submit", "this.save")] == {"lang": "java", "self": True, "arity": 0}
+    assert calls[("Order.submit", "super.validate")] == {"lang": "java", "arity": 0}
+    assert calls[("Order.submit", "Retry.times")] == {"lang": "java", "arity": 1}  # a static call, as written
     assert calls[("Order.submit", "retry.run")]["type"] == "Retry"  # the field `private Retry retry;`
     assert calls[("Order.submit", "this.retry.run")]["type"] == "Retry"
     assert calls[("Order.submit", "line.cost")]["type"] == "Line"  # `Line line = new Line();`
@@ -166,8 +166,8 @@ public delegate void Handler(object sender);
 def test_csharp_calls_usings_and_typed_locals():
     pf = parse("csharp", "Shop/Models/Order.cs")
     calls = refs(pf, EdgeKind.CALLS)
-    assert calls[("Order.Submit", "this.Save")] == {"lang": "csharp", "self": True}
-    assert calls[("Order.Submit", "base.Validate")] == {"lang": "csharp"}
+    assert calls[("Order.Submit", "this.Save")] == {"lang": "csharp", "self": True, "arity": 0}
+    assert calls[("Order.Submit", "base.Validate")] == {"lang": "csharp", "arity": 0}
     assert calls[("Order.Submit", "retry.Run")]["type"] == "Retry"  # a field
     assert calls[("Order.Submit", "this.retry.Run")]["type"] == "Retry"
     assert calls[("Order.Submit", "line.Cost")]["type"] == "Line"  # `var line = new Line();`
@@ -287,3 +287,12 @@ def test_class_members_are_in_scope_in_methods(lang, calls):
     wrong = [(src, target) for src, target, dst in calls
              if (src, dst) not in found or (src, unresolved_id(lang, f"call:{target}")) in found]
     assert not wrong, f"not resolved from the class scope: {wrong}"
+
+
+def test_an_overloaded_call_goes_to_the_overload_that_takes_its_arguments(tmp_path):
+    java = (b"class Dom {\n  static void walk(Node n) { walk(n, 0); }\n  static void walk(Node n, int depth) { }\n"
+            b"  static void log(String f, Object... args) { }\n  void run(Node n) { walk(n); walk(n, 2); log(\"a\", 1, 2); }\n}\n")
+    res = resolve_code([parse_code("r", "Dom.java", java)], {"r": tmp_path})
+    calls = {(e.src.split("::")[1], e.dst.split("::")[1], e.line) for e in res.edges if e.kind is EdgeKind.CALLS}
+    assert ("Dom.walk", "Dom.walk@2", 2) in calls  # the 1-argument walk delegates to the 2-argument one
+    assert {("Dom.run", "Dom.walk", 5), ("Dom.run", "Dom.walk@2", 5), ("Dom.run", "Dom.log", 5)} <= calls
