@@ -329,8 +329,9 @@ class Pipeline:
         all_edges += [links.edges, code_res.edges, mentions.edges]
         for group in all_edges:
             for edge in group:
-                if edge.src in nodes and edge.dst in nodes and check_pair(edge.kind, edge.src_kind, edge.dst_kind) \
-                        and nodes[edge.src].kind == edge.src_kind and nodes[edge.dst].kind == edge.dst_kind:
+                src, dst = nodes.get(edge.src), nodes.get(edge.dst)
+                if src is not None and dst is not None and src.kind is edge.src_kind and dst.kind is edge.dst_kind \
+                        and check_pair(edge.kind, edge.src_kind, edge.dst_kind):
                     edges.setdefault(edge.key, edge)
                 else:
                     report.resolution["edges_dropped_invalid"] += 1
@@ -350,12 +351,19 @@ class Pipeline:
         put_nodes = [n for i, n in nodes.items()
                      if i not in stored_nodes or i in gone_ids or stored_nodes[i][1] != n.hash]
         # Deleting a node detaches its edges: they are gone from the store as well.
-        alive = {k: v for k, v in stored_edges.items() if k[0] not in gone_ids and k[2] not in gone_ids}
-        fps = {key: edge.fingerprint() for key, edge in edges.items()}
-        new_edges = [e for key, e in edges.items() if key not in alive]
-        changed_edges = [e for key, e in edges.items() if key in alive and alive[key][2] != fps[key]]
+        alive = {k: v for k, v in stored_edges.items() if k[0] not in gone_ids and k[2] not in gone_ids} \
+            if gone_ids else stored_edges
+        new_edges, changed_edges = [], []
+        for key, edge in edges.items():
+            known = alive.get(key)
+            if known is None:
+                new_edges.append(edge)
+            elif known[2] != edge.fingerprint():
+                changed_edges.append(edge)
         put_edges = new_edges + changed_edges
-        del_edges = [_edge_stub(k, v) for k, v in alive.items() if k not in edges]
+        fps = {e.key: e.fingerprint() for e in put_edges}
+        del_edges = [_edge_stub(k, v) for k, v in alive.items() if k not in edges] \
+            if len(alive) > len(edges) - len(new_edges) else []
         if not (gone or put_nodes or put_edges or del_edges):
             return
         new_nodes = [n for n in put_nodes if n.id not in stored_nodes or n.id in gone_ids]
@@ -367,7 +375,7 @@ class Pipeline:
         self._batched("update nodes", changed_nodes, self.store.upsert_nodes)
         self._batched("write edges", new_edges, partial(self.store.upsert_edges, fresh=True))
         self._batched("update edges", changed_edges, self.store.upsert_edges)
-        gone_edges = [k for k in stored_edges if k not in alive] + [e.key for e in del_edges]
+        gone_edges = ([k for k in stored_edges if k not in alive] if gone_ids else []) + [e.key for e in del_edges]
         self.state.apply_mirror(
             [i for i, _ in gone], [(n.id, n.kind.value, n.hash) for n in put_nodes], gone_edges,
             [(*e.key, e.src_kind.value, e.dst_kind.value, fps[e.key]) for e in put_edges])
