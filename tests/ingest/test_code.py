@@ -13,21 +13,14 @@ from ingest.languages import LANGUAGES, language_for
 from ingest.types import ParsedFile
 from kg.errors import IngestError
 from kg.model import EdgeKind, NodeKind, check_pair
-
-CODE = Path(__file__).parent.parent / "fixtures" / "code"
-
-
-def parse(lang: str, path: str) -> ParsedFile:
-    return parse_code("r", path, (CODE / lang / path).read_bytes())
+from tests.support.code_graph import contains, defs, parse
 
 
-def defs(pf: ParsedFile) -> dict[str, tuple[str, str]]:
-    return {n.qualname: (n.kind.value, n.props["type"]) for n in pf.nodes if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)}
 
 
-def contains(pf: ParsedFile) -> set[tuple[str, str]]:
-    short = lambda i: i.split("::", 1)[1] if "::" in i else "FILE"  # noqa: E731
-    return {(short(e.src), short(e.dst)) for e in pf.edges if e.kind is EdgeKind.CONTAINS}
+
+
+
 
 
 def refs(pf: ParsedFile, kind: EdgeKind) -> set[tuple[str, str]]:

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from ingest.code import parse_code
 from ingest.code_resolve import CodeResolution, resolve_code
-from ingest.languages import language_for
 from ingest.types import ParsedFile
 from kg.model import EdgeKind, NodeKind, check_pair, unresolved_id
+from tests.support.code_graph import contains, defs, docs, edges, parse, resolve
 
-CODE = Path(__file__).parent.parent / "fixtures" / "code"
 JAVA = "src/main/java/com/acme/shop"
 
 
-def parse(lang: str, path: str) -> ParsedFile:
-    return parse_code("r", path, (CODE / lang / path).read_bytes())
 
 
-def defs(pf: ParsedFile) -> dict[str, tuple[str, str]]:
-    return {n.qualname: (n.kind.value, n.props["type"]) for n in pf.nodes
-            if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)}
 
 
-def docs(pf: ParsedFile) -> dict[str, str]:
-    return {n.qualname: n.doc for n in pf.nodes if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)}
 
 
-def contains(pf: ParsedFile) -> set[tuple[str, str]]:
-    short_id = lambda i: i.split("::", 1)[1] if "::" in i else "FILE"  # noqa: E731
-    return {(short_id(e.src), short_id(e.dst)) for e in pf.edges if e.kind is EdgeKind.CONTAINS}
 
 
 def refs(pf: ParsedFile, kind: EdgeKind) -> dict[tuple[str, str], dict]:
@@ -39,23 +27,10 @@ def refs(pf: ParsedFile, kind: EdgeKind) -> dict[tuple[str, str], dict]:
     return {(short_id(r.src), r.target): r.props for r in pf.refs if r.kind is kind}
 
 
-def resolve(lang: str) -> CodeResolution:
-    root = CODE / lang
-    parsed = [parse_code(lang, p.relative_to(root).as_posix(), p.read_bytes())
-              for p in sorted(root.rglob("*")) if p.is_file() and language_for(p.name)]
-    return resolve_code(parsed, {lang: root})
 
 
-def short(node_id: str) -> str:
-    """``def:java/src/a/B.java::B.f`` → ``src/a/B.java::B.f``; ``file:java/x/A.java`` → ``x/A.java``."""
-    kind, _, rest = node_id.partition(":")
-    if kind in ("module", "unresolved"):
-        return node_id
-    return rest.split("/", 1)[1]
 
 
-def edges(res: CodeResolution, kind: EdgeKind) -> dict[tuple[str, str], tuple[bool, str]]:
-    return {(short(e.src), short(e.dst)): (e.resolved, e.how) for e in res.edges if e.kind is kind}
 
 
 # -- Java, per file --------------------------------------------------------------------------

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from ingest.code import parse_code
 from ingest.code_resolve import CodeResolution, resolve_code
-from ingest.languages import language_for
 from kg.model import EdgeKind, NodeKind, check_pair
-
-CODE = Path(__file__).parent.parent / "fixtures" / "code"
-
-
-def resolve(lang: str) -> CodeResolution:
-    root = CODE / lang
-    parsed = [parse_code(lang, p.relative_to(root).as_posix(), p.read_bytes())
-              for p in sorted(root.rglob("*")) if p.is_file() and language_for(p.name)]
-    return resolve_code(parsed, {lang: root})
+from tests.support.code_graph import edges, resolve, short
 
 
-def short(node_id: str) -> str:
-    """``def:py/src/a.py::A.f`` → ``src/a.py::A.f``; ``file:py/x.py`` → ``x.py``."""
-    kind, _, rest = node_id.partition(":")
-    if kind in ("module", "unresolved"):
-        return node_id
-    return rest.split("/", 1)[1]
 
 
-def edges(res: CodeResolution, kind: EdgeKind) -> dict[tuple[str, str], tuple[bool, str]]:
-    return {(short(e.src), short(e.dst)): (e.resolved, e.how) for e in res.edges if e.kind is kind}
+
+
+
 
 
 @pytest.fixture(scope="module", params=["python", "javascript", "typescript", "go", "rust"])
@@ -149,7 +134,7 @@ def test_a_call_resolves_on_type_evidence_and_a_name_alone_stays_unresolved():
     calls = {(short(e.src), short(e.dst)): e for e in res.edges if e.kind is EdgeKind.CALLS}
     assert calls[("src/shop/app.py::main", "src/shop/models.py::Order.submit")].how == "type"  # order = Order()
     assert calls[("src/shop/app.py::main", "src/shop/models.py::Base.save")].how == "type"  # models.Base().save()
-    guess = calls[("src/shop/app.py::ship", "unresolved:python/call:parcel.validate")]
+    guess = calls[("src/shop/shipping.py::ship", "unresolved:python/call:parcel.validate")]
     assert (guess.resolved, guess.how, guess.confidence) == (False, "name-only", 1.0)
     assert guess.props["candidates"] == ["def:python/src/shop/models.py::Base.validate"]
 

@@ -3,40 +3,23 @@ over the fixture projects tests/fixtures/code/ruby and tests/fixtures/code/php."
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from ingest.code import parse_code
 from ingest.code_resolve import CodeResolution, resolve_code
-from ingest.languages import language_for
 from ingest.types import ParsedFile
 from kg.model import EdgeKind, NodeKind, check_pair
-
-CODE = Path(__file__).parent.parent / "fixtures" / "code"
-
-
-def resolve(lang: str) -> CodeResolution:
-    root = CODE / lang
-    parsed = [parse_code(lang, p.relative_to(root).as_posix(), p.read_bytes())
-              for p in sorted(root.rglob("*")) if p.is_file() and language_for(p.name)]
-    return resolve_code(parsed, {lang: root})
+from tests.support.code_graph import edges, parse, resolve, short
 
 
-def short(node_id: str) -> str:
-    """``def:ruby/lib/a.rb::A.f`` → ``lib/a.rb::A.f``; ``file:php/x.php`` → ``x.php``."""
-    kind, _, rest = node_id.partition(":")
-    if kind in ("module", "unresolved"):
-        return node_id
-    return rest.split("/", 1)[1]
 
 
-def edges(res: CodeResolution, kind: EdgeKind) -> dict[tuple[str, str], tuple[bool, str]]:
-    return {(short(e.src), short(e.dst)): (e.resolved, e.how) for e in res.edges if e.kind is kind}
 
 
-def parse(lang: str, path: str) -> ParsedFile:
-    return parse_code("r", path, (CODE / lang / path).read_bytes())
+
+
+
 
 
 def parse_text(path: str, text: str) -> ParsedFile:
