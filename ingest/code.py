@@ -38,6 +38,8 @@ The parser knows no language. What a language means lives in its query,
                                     enclosing definition: a constructor assignment
                                     (``x = Foo()``), an annotation or a typed declaration;
                                     a call ``x.m()`` then carries ``type`` for the resolver
+``@local.member``                   the variable is a property of the object: every method
+                                    of the class sees it as ``this.<name>``
 ``@doc.comment`` / ``@doc.skip``    comments (doc blocks above definitions) and lines a doc
                                     block may span (attributes, decorators)
 ==================================  ======================================================

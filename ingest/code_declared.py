@@ -43,6 +43,9 @@ def bind(f: FileInfo, ref: Ref, found: Found) -> tuple[dict[str, Binding], list[
     definition; a whole package or file puts its names in scope and the edges go to its files.
     """
     spec = LANGUAGES[f.lang]
+    names = [n for n in ref.props.get("names", []) if n != "*"]
+    if names and not found.item and spec.modules == "package":  # PHP's `use A\{B, C as D}`
+        return _bind_names(ref, found, names, spec.module_separator)
     if not found.item or "*" in ref.props.get("names", []) or spec.imports_all:
         f.stars += found.files
         return {}, [(x.id, NodeKind.FILE) for x in found.files]
@@ -52,6 +55,22 @@ def bind(f: FileInfo, ref: Ref, found: Found) -> tuple[dict[str, Binding], list[
     if hit is None:
         return {local: Binding("reexport", [holder], name=found.item)}, [(holder.id, NodeKind.FILE)]
     return {local: Binding("def", [holder], qualname=found.item)}, [hit]
+
+
+def _bind_names(ref: Ref, found: Found, names: list[str], separator: str) -> tuple[dict[str, Binding], list[DefRef]]:
+    """Each name of a grouped import, bound to the definition of that name in the package."""
+    bound: dict[str, Binding] = {}
+    targets: list[DefRef] = []
+    for name in names:
+        item = name.replace(separator, ".").strip(".")
+        holder = next((x for x in found.files if item in x.defs), None)
+        if holder is None:
+            targets += [(x.id, NodeKind.FILE) for x in found.files]
+            continue
+        local = ref.props.get("alias", {}).get(name) or item.rsplit(".", 1)[-1]
+        bound[local] = Binding("def", [holder], qualname=item)
+        targets.append(holder.defs[item])
+    return bound, list(dict.fromkeys(targets))
 
 
 def _find_package(index: Index, f: FileInfo, name: str) -> Found:

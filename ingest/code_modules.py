@@ -237,7 +237,7 @@ class Index:
         """The definitions in the root a called name could mean by its name alone: top-level
         ones for ``f()``, methods for ``x.f()``."""
         parts = split_target(target)
-        if not parts or not parts[-1].isidentifier():
+        if not parts or not is_name(parts[-1]):
             return []
         table = self.simple if len(parts) == 1 else self.methods
         return table.get((f.root, f.family), {}).get(parts[-1], [])
@@ -274,6 +274,11 @@ def split_target(target: str) -> list[str]:
     if text.startswith("super()."):
         return ["super()", *text[len("super()."):].split(".")]
     return [p for p in text.split(".") if p] if text else []
+
+
+def is_name(part: str) -> bool:
+    """Whether a part of a callee is a plain name (Ruby's may end in ``?`` or ``!``)."""
+    return part.rstrip("?!").isidentifier()
 
 
 def type_name(text: str) -> str:

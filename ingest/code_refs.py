@@ -24,23 +24,31 @@ def local_types(src: Source, matches: list[dict[str, list[TsNode]]]) -> dict[tup
     """``(scope, variable) → type as written``; a scope is a definition's qualname, ``@<start>``
     for an anonymous function, or "" for the file.
 
-    A variable of the enclosing object (``self.client = Client()``) belongs to the class, so
-    every method sees it; the first evidence for a name in a scope wins.
+    A variable of the enclosing object (``self.client = Client()``, Ruby's ``@client``)
+    belongs to the class, so every method sees it; the first evidence for a name in a scope
+    wins.
     """
     types: dict[tuple[str, str], str] = {}
     by_node = {caps["local.name"][0].id: caps["local.type"][0] for caps in matches}
+    fields = {caps["local.name"][0].id for caps in matches if "local.member" in caps}
     names = [caps["local.name"][0] for caps in matches]
     chains = closures_at(src, [n.start_byte for n in names]) if src.closures else {}
     for node, d in enclosing(src, names):
         name = _callee(src, node)
         written = squash(src.text(by_node[node.id]))
         owner = d
-        if _HEAD.match(name).group(0) in src.lang.self_names:  # type: ignore[union-attr]
+        member = _HEAD.match(name).group(0) in src.lang.self_names or (  # type: ignore[union-attr]
+            bool(src.lang.member_prefix) and name.startswith(src.lang.member_prefix))
+        if member:
             while owner is not None and not owner.is_class and not owner.is_scope:
                 owner = owner.parent
             scope = owner.qualname if owner else ""
         else:
             scope = _scopes(d, chains.get(node.start_byte, ()))[0]
+        if node.id in fields:  # a property, wherever declared (PHP's promoted `private Log $log`)
+            while owner is not None and not owner.is_class:
+                owner = owner.parent
+            d = owner
         types.setdefault((scope, name), written)
         if owner is not None and owner is d and owner.is_class:  # a typed field: `self.x` in methods
             for self_name in src.lang.self_names:

@@ -197,8 +197,9 @@ class _Resolver:
             # (Ruby's `module Helpers` inside `class Response` does not see Response's methods).
             seen = own is not None and (own[1] is NodeKind.FUNCTION or (
                 members and (inner_class or (hit is not None and hit[1] is NodeKind.CLASS))))
-            if hit is not None and seen and not constructor:
-                return _Target(hit[0], hit[1], "local")
+            if hit is not None and seen and not constructor:  # a method of the class around: implicit self
+                return _Target(hit[0], hit[1], "self" if own[1] is NodeKind.CLASS and hit[1] is NodeKind.FUNCTION
+                               else "local")
             if own is not None and own[1] is NodeKind.CLASS:
                 inner_class = False
             prefix = prefix.rpartition(".")[0]
@@ -300,7 +301,7 @@ class _Resolver:
                         return found
                 return None
             return self.method(cls, parts[1], "self")
-        if any(not p.isidentifier() for p in parts):
+        if any(not modules.is_name(p) for p in parts):
             return None
         head = self.lookup(f, scope, parts[0], closures)
         if head is None:

@@ -53,6 +53,7 @@ class LanguageSpec:
         super_names: receivers that mean "the base class" (``super()``, ``super``, ``base``).
         members_in_scope: whether a method sees its class's members by their bare names
             (Java, C#, C++, Ruby: ``log()`` in a method is ``this.log()``; not Python or JS).
+        member_prefix: how the language marks a variable of the object (Ruby's ``@log``).
     """
 
     name: str
@@ -71,6 +72,7 @@ class LanguageSpec:
     global_functions: bool = False
     super_names: tuple[str, ...] = ()
     members_in_scope: bool = False
+    member_prefix: str = ""
 
 
 _C_EXTENSIONS = (".h", ".c", ".hpp", ".hh", ".hxx", ".cpp", ".cc", ".cxx")
@@ -98,7 +100,8 @@ LANGUAGES: dict[str, LanguageSpec] = {
                         imports_all=True, members_in_scope=True),
     "ruby": LanguageSpec("ruby", "tree_sitter_ruby", family="ruby", self_names=("self",), comment_docs=True,
                          path_separator="::", modules="path", module_separator="/",
-                         module_extensions=(".rb",), imports_all=True, members_in_scope=True),
+                         module_extensions=(".rb",), imports_all=True, members_in_scope=True,
+                         member_prefix="@"),
     "php": LanguageSpec("php", "tree_sitter_php", "language_php", family="php", self_names=("$this", "self", "static"),
                         path_separator="::", modules="package", module_separator="\\", super_names=("parent",)),
 }

@@ -68,6 +68,10 @@
 (simple_parameter
   type: [(named_type) @local.type (optional_type (named_type) @local.type)]
   name: (variable_name) @local.name)
+; A property (declared, or promoted by the constructor) is `$this->name` in every method.
 (property_promotion_parameter
   type: [(named_type) @local.type (optional_type (named_type) @local.type)]
-  name: (variable_name) @local.name)
+  name: (variable_name (name) @local.name)) @local.member
+(property_declaration
+  type: [(named_type) @local.type (optional_type (named_type) @local.type)]
+  (property_element name: (variable_name (name) @local.name))) @local.member

@@ -134,8 +134,6 @@ def test_ruby_typed_locals():
     assert typed == {"Foo::Bar": None, "@c.go": "Foo::Bar", "Baz": None, "x.run": "Baz", "y.stop": None}
 
 
-@pytest.mark.xfail(strict=True, reason="an instance variable typed in `initialize` is typed in that method "
-                                       "only, not in the other methods of its class")
 def test_ruby_instance_variable_is_typed_for_the_whole_class(tmp_path):
     (tmp_path / "a.rb").write_text("class Log\n  def info(m); end\nend\n\nclass A\n  def initialize\n"
                                    "    @log = Log.new\n  end\n\n  def f\n    @log.info(1)\n  end\nend\n")
@@ -158,8 +156,6 @@ def test_ruby_qualified_constant_path():
     assert calls[("lib/shop/order.rb::Shop.Order.submit", "lib/shop/util.rb::Shop.Util.log")][0]
 
 
-@pytest.mark.xfail(strict=True, reason="a bare Ruby call `valid?()` is a call on self, and `valid?` is no "
-                                       "Python identifier")
 def test_ruby_bare_call_is_a_self_call():
     calls = edges(resolve("ruby"), EdgeKind.CALLS)
     assert calls[("lib/shop/base.rb::Shop.Base.validate", "lib/shop/base.rb::Shop.Base.valid?")] == (True, "self")
@@ -244,14 +240,11 @@ def test_php_parent_call():
     assert calls[("src/Models/User.php::User.save", "src/Models/Model.php::Model.save")] == (True, "self")
 
 
-@pytest.mark.xfail(strict=True, reason="a promoted constructor property types `$logger`, not `$this->logger`")
 def test_php_promoted_property_types_this_member():
     calls = edges(resolve("php"), EdgeKind.CALLS)
     assert calls[("src/Models/User.php::User.save", "src/Support/Logger.php::Logger.info")] == (True, "type")
 
 
-@pytest.mark.xfail(strict=True, reason="the names of a group use `use A\\{B, C as D}` are not bound to "
-                                       "the classes of namespace A")
 def test_php_group_use_binds_classes():
     res = resolve("php")
     assert ("src/Models/User.php", "src/Support/Clock.php::Clock") in edges(res, EdgeKind.IMPORTS)
