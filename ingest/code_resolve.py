@@ -188,15 +188,17 @@ class _Resolver:
                 if start == closure:
                     return _Target(ref[0], ref[1], "local")
         members = _members_in_scope(f)
+        outer = members and LANGUAGES[f.lang].outer_members
         prefix, inner_class = scope, True
         while prefix:
             hit = f.defs.get(f"{prefix}.{name}")
             own = f.defs.get(prefix)
             constructor = name == prefix.rpartition(".")[2]  # `new Order` in Order's methods: the class
-            # A method sees its own class's members; an outer class lends only its nested types
-            # (Ruby's `module Helpers` inside `class Response` does not see Response's methods).
+            # A method sees its own class's members; an outer class lends its members where the
+            # language says so (Java, C#), else only its nested types (Ruby's `module Helpers`
+            # inside `class Response` does not see Response's methods).
             seen = own is not None and (own[1] is NodeKind.FUNCTION or (
-                members and (inner_class or (hit is not None and hit[1] is NodeKind.CLASS))))
+                members and (inner_class or outer or (hit is not None and hit[1] is NodeKind.CLASS))))
             if hit is not None and seen and not constructor:  # a method of the class around: implicit self
                 return _Target(hit[0], hit[1], "self" if own[1] is NodeKind.CLASS and hit[1] is NodeKind.FUNCTION
                                else "local")

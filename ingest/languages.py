@@ -54,6 +54,8 @@ class LanguageSpec:
         members_in_scope: whether a method sees its class's members by their bare names
             (Java, C#, C++, Ruby: ``log()`` in a method is ``this.log()``; not Python or JS).
         member_prefix: how the language marks a variable of the object (Ruby's ``@log``).
+        outer_members: whether a nested class also sees the members of the classes around it
+            (Java, C#, C++; not Ruby, whose nested module does not see its class's methods).
     """
 
     name: str
@@ -73,6 +75,7 @@ class LanguageSpec:
     super_names: tuple[str, ...] = ()
     members_in_scope: bool = False
     member_prefix: str = ""
+    outer_members: bool = False
 
 
 _C_EXTENSIONS = (".h", ".c", ".hpp", ".hh", ".hxx", ".cpp", ".cc", ".cxx")
@@ -90,14 +93,14 @@ LANGUAGES: dict[str, LanguageSpec] = {
     "rust": LanguageSpec("rust", "tree_sitter_rust", family="rust", self_names=("self", "Self"),
                          path_separator="::"),
     "java": LanguageSpec("java", "tree_sitter_java", family="java", self_names=("this",), modules="package",
-                         super_names=("super",), members_in_scope=True),
+                         super_names=("super",), members_in_scope=True, outer_members=True),
     "csharp": LanguageSpec("csharp", "tree_sitter_c_sharp", family="csharp", self_names=("this",),
-                           modules="package", super_names=("base",), members_in_scope=True),
+                           modules="package", super_names=("base",), members_in_scope=True, outer_members=True),
     "c": LanguageSpec("c", "tree_sitter_c", family="c", modules="path", module_separator="/",
                       module_extensions=_C_EXTENSIONS, imports_all=True, global_functions=True),
     "cpp": LanguageSpec("cpp", "tree_sitter_cpp", family="c", self_names=("this",), path_separator="::",
                         modules="path", module_separator="/", module_extensions=_C_EXTENSIONS,
-                        imports_all=True, members_in_scope=True),
+                        imports_all=True, members_in_scope=True, outer_members=True),
     "ruby": LanguageSpec("ruby", "tree_sitter_ruby", family="ruby", self_names=("self",), comment_docs=True,
                          path_separator="::", modules="path", module_separator="/",
                          module_extensions=(".rb",), imports_all=True, members_in_scope=True,

@@ -271,3 +271,11 @@ def test_an_overloaded_call_goes_to_the_overload_that_takes_its_arguments(tmp_pa
     calls = {(e.src.split("::")[1], e.dst.split("::")[1], e.line) for e in res.edges if e.kind is EdgeKind.CALLS}
     assert ("Dom.walk", "Dom.walk@2", 2) in calls  # the 1-argument walk delegates to the 2-argument one
     assert {("Dom.run", "Dom.walk", 5), ("Dom.run", "Dom.walk@2", 5), ("Dom.run", "Dom.log", 5)} <= calls
+
+
+def test_a_nested_class_calls_its_outer_classs_methods_by_name(tmp_path):
+    java = (b"class Grammar {\n  static int handler(int p) { return p; }\n"
+            b"  static class End {\n    int run() { return handler(1); }\n  }\n}\n")
+    res = resolve_code([parse_code("r", "Grammar.java", java)], {"r": tmp_path})
+    calls = {(e.src.split("::")[1], e.dst.split("::")[-1], e.how) for e in res.edges if e.kind is EdgeKind.CALLS}
+    assert ("Grammar.End.run", "Grammar.handler", "self") in calls
