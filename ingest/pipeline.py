@@ -11,12 +11,14 @@ between that graph and what the store holds is written, in batches, through ``Gr
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 from ingest.discover import Found, discover, outside_root
@@ -77,6 +79,9 @@ class Pipeline:
         self._links = LinkCache()
         self._mirror: tuple[dict[str, tuple[str, str]], dict[tuple[str, str, str], tuple[str, str, str]]] | None = None
         self._touched: dict[tuple[str, str], ParsedFile | None] = {}  # changed file → its version before
+        # A parsed file's own edges join its own nodes only, so whether each is valid depends on
+        # that file alone: checked once per parsed version, by identity.
+        self._own_edges: dict[int, tuple[ParsedFile, list[Edge], int]] = {}
         self.resident = resident
 
     def close(self) -> None:
@@ -124,6 +129,7 @@ class Pipeline:
 
     def _forget(self) -> None:
         self._parsed, self._mirror, self._links = None, None, LinkCache()
+        self._own_edges.clear()
         self._touched.clear()
 
     def _refresh(self, report: IngestReport) -> IngestReport:
@@ -144,8 +150,8 @@ class Pipeline:
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings
         self._write(nodes, edges, report)
-        report.nodes = Counter(n.kind.value for n in nodes.values())
-        report.edges = Counter(e.kind.value for e in edges.values())
+        report.nodes = Counter({k.value: n for k, n in Counter(map(_KIND, nodes.values())).items()})
+        report.edges = Counter(key[1] for key in edges)
         return report
 
     # -- scanning and parsing ------------------------------------------------------------
@@ -325,19 +331,28 @@ class Pipeline:
             _add_nodes(nodes, getattr(res, "nodes", []))
             report.resolution.update(res.stats)
             report.warnings += res.warnings
-        all_edges: list[Iterable[Edge]] = [pf.edges for pf in parsed]
-        all_edges += [links.edges, code_res.edges, mentions.edges]
-        for group in all_edges:
-            for edge in group:
-                src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-                if src is not None and dst is not None and src.kind is edge.src_kind and dst.kind is edge.dst_kind \
-                        and check_pair(edge.kind, edge.src_kind, edge.dst_kind):
-                    edges.setdefault(edge.key, edge)
-                else:
-                    report.resolution["edges_dropped_invalid"] += 1
-                    log.debug("dropped invalid edge %s", edge)
+        for pf in parsed:
+            for edge in self._valid_own_edges(pf, nodes, report):
+                edges.setdefault(edge.key, edge)
+        if len(self._own_edges) > len(parsed):  # versions of files that changed or went away
+            current = {id(pf) for pf in parsed}
+            self._own_edges = {k: v for k, v in self._own_edges.items() if k in current}
+        for edge in itertools.chain(links.edges, code_res.edges, mentions.edges):
+            if _valid(edge, nodes):
+                edges.setdefault(edge.key, edge)
+            else:
+                report.resolution["edges_dropped_invalid"] += 1
+                log.debug("dropped invalid edge %s", edge)
         del notes
         return nodes, edges
+
+    def _valid_own_edges(self, pf: ParsedFile, nodes: dict[str, Node], report: IngestReport) -> list[Edge]:
+        cached = self._own_edges.get(id(pf))
+        if cached is None or cached[0] is not pf:
+            valid = [e for e in pf.edges if _valid(e, nodes)]
+            cached = self._own_edges[id(pf)] = (pf, valid, len(pf.edges) - len(valid))
+        report.resolution["edges_dropped_invalid"] += cached[2]
+        return cached[1]
 
     # -- writing the difference ----------------------------------------------------------
 
@@ -346,7 +361,7 @@ class Pipeline:
         if self._mirror is None:
             self._mirror = (self.state.stored_nodes(), self.state.stored_edges())
         stored_nodes, stored_edges = self._mirror
-        gone = [(i, k) for i, (k, _) in stored_nodes.items() if i not in nodes or nodes[i].kind.value != k]
+        gone = [(i, k) for i, (k, _) in stored_nodes.items() if i not in nodes or nodes[i].kind is not _NODE_KINDS[k]]
         gone_ids = {i for i, _ in gone}
         put_nodes = [n for i, n in nodes.items()
                      if i not in stored_nodes or i in gone_ids or stored_nodes[i][1] != n.hash]
@@ -422,6 +437,17 @@ class _RootScan:
     warnings: dict[str, list[str]]  # path -> warnings of the stored version
     problems: dict[str, Problem]  # path -> why the file was not taken last time
     report: IngestReport
+
+
+_KIND = attrgetter("kind")
+_NODE_KINDS = {k.value: k for k in NodeKind}  # a stored kind → the enum, compared by identity
+
+
+def _valid(edge: Edge, nodes: dict[str, Node]) -> bool:
+    """Whether both ends are stored nodes of the kinds the edge says, and the pair is allowed."""
+    src, dst = nodes.get(edge.src), nodes.get(edge.dst)
+    return src is not None and dst is not None and src.kind is edge.src_kind and dst.kind is edge.dst_kind \
+        and check_pair(edge.kind, edge.src_kind, edge.dst_kind)
 
 
 def _table_key(item: Node | Edge | tuple[str, NodeKind]) -> tuple[str, ...]:

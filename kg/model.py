@@ -197,10 +197,12 @@ class Edge:
         self.kind = EdgeKind(self.kind)
         self.src_kind = NodeKind(self.src_kind)
         self.dst_kind = NodeKind(self.dst_kind)
+        self._key = (self.src, self.kind.value, self.dst)  # read for every edge of every ingest
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return (self.src, self.kind.value, self.dst)
+        """``(src, kind, dst)``: what identifies the edge (endpoints are never changed in place)."""
+        return self._key
 
     def row(self) -> dict[str, Any]:
         """The edge's property columns (EDGE_COLUMNS) plus ``src``/``dst``."""
