@@ -98,7 +98,7 @@ class Index:
     file_local: set[str] = field(default_factory=set)  # C/C++ `static` definitions
     arity: dict[str, tuple[int, int]] = field(default_factory=dict)  # def id → (fewest, most) arguments
     tsconfig: dict[str, tuple[str, list[tuple[str, list[str]]]] | None] = field(default_factory=dict)
-    cache: dict[tuple[str, str, str], object] = field(default_factory=dict)
+    cache: dict[tuple[str, ...], object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
@@ -173,12 +173,36 @@ class Index:
     def path(self, root: str, path: str) -> FileInfo | None:
         return self.files.get((root, path))
 
-    def package_files(self, f: FileInfo) -> list[FileInfo]:
-        """The other files of f's package, whose names f sees without an import: the same folder
-        in Go, the same declared package or namespace in Java, C# and PHP; none elsewhere."""
+    def package_table(self, f: FileInfo) -> dict[str, DefRef]:
+        """Qualified name → definition, over the files of f's package, whose names f sees
+        without an import: the same folder in Go, the same declared package or namespace in
+        Java, C# and PHP; empty elsewhere. Merged once per package."""
         if f.family == "go":
-            return [o for o in self.by_dir.get((f.root, f.family, f.dir), []) if o is not f]
-        return [o for p in f.packages for o in self.packages.get((f.root, f.family, p), []) if o is not f]
+            return self._merged(("dir", f.root, f.family, f.dir), self.by_dir.get((f.root, f.family, f.dir), []))
+        if not f.packages:
+            return {}
+        if len(f.packages) == 1:
+            p = f.packages[0]
+            return self._merged(("pkg", f.root, f.family, p), self.packages.get((f.root, f.family, p), []))
+        return self._merged(("pkgs", f.id), [o for p in f.packages for o in self.packages.get((f.root, f.family, p), [])])
+
+    def _dir_table(self, f: FileInfo) -> dict[str, DefRef]:
+        return self._merged(("dir", f.root, f.family, f.dir), self.by_dir.get((f.root, f.family, f.dir), []))
+
+    def star_table(self, f: FileInfo) -> dict[str, DefRef]:
+        """Qualified name → definition, over the files f brings in whole (``import *``,
+        ``#include``, ``require``): merged on first use, once every import is bound."""
+        return self._merged(("star", f.id), f.stars)
+
+    def _merged(self, key: tuple[str, ...], files: list[FileInfo]) -> dict[str, DefRef]:
+        table = self.cache.get(key)
+        if table is None:
+            merged: dict[str, DefRef] = {}
+            for other in files:
+                for qual, ref in other.defs.items():
+                    merged.setdefault(qual, ref)
+            table = self.cache[key] = merged
+        return table  # type: ignore[return-value]
 
     def class_of(self, f: FileInfo, scope: str) -> str | None:
         """The id of the class whose method ``scope`` (a qualname in ``f``) is in."""
@@ -196,17 +220,15 @@ class Index:
 
     def _class_elsewhere(self, f: FileInfo, qualname: str) -> str | None:
         # Go methods and Rust impls may sit in another file than their type.
-        for other in self.by_dir.get((f.root, f.family, f.dir), []):
-            hit = other.defs.get(qualname)
-            if hit is not None and hit[1] is NodeKind.CLASS:
-                return hit[0]
+        hit = self._dir_table(f).get(qualname)
+        if hit is not None and hit[1] is NodeKind.CLASS:
+            return hit[0]
         hits = [h for h in self.quals.get((f.root, f.family), {}).get(qualname, []) if h[1] is NodeKind.CLASS]
         return hits[0][0] if len(hits) == 1 else None
 
     def find_class(self, src_id: str, qualname: str) -> tuple[FileInfo, str, str] | None:
         """Place a class named by an ``impl Trait for Type`` whose Type is in another file."""
-        path = src_id.split("::", 1)[0].split("/", 1)[1] if "/" in src_id else ""
-        f = next((x for x in self.files.values() if x.id == f"file:{path}"), None)
+        f = self.files_by_id.get("file:" + src_id.split("::", 1)[0].removeprefix("def:"))
         if f is None:
             return None
         cid = self._class_elsewhere(f, qualname)
@@ -222,10 +244,9 @@ class Index:
         hit = f.defs.get(wanted)
         if hit is not None or f.family == "python" or f.family == "javascript":
             return hit
-        for other in self.by_dir.get((f.root, f.family, f.dir), []):
-            hit = other.defs.get(wanted)
-            if hit is not None:
-                return hit
+        hit = self._dir_table(f).get(wanted)
+        if hit is not None:
+            return hit
         hits = self.quals.get((f.root, f.family), {}).get(wanted, [])
         if len(hits) != 1:
             return None
@@ -243,8 +264,15 @@ class Index:
         return table.get((f.root, f.family), {}).get(parts[-1], [])
 
     def linked(self, f: FileInfo, hits: list[DefRef]) -> list[DefRef]:
-        """The candidates a bare call can reach by linkage: not another file's ``static`` ones."""
-        return [h for h in hits if h[0] not in self.file_local or self.defs_by_id[h[0]][0] is f]
+        """The candidates a bare call can reach by linkage: functions of a language that links
+        by name (C, not C++'s mangled ones), not another file's ``static`` ones."""
+        out = []
+        for h in hits:
+            home = self.defs_by_id[h[0]][0]
+            spec = LANGUAGES.get(home.lang)
+            if spec is not None and spec.global_functions and (h[0] not in self.file_local or home is f):
+                out.append(h)
+        return out
 
     def links_by_name(self, f: FileInfo, target: str) -> bool:
         """Whether a bare call ``f()`` means the program's one function of that name (C linkage)."""

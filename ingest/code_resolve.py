@@ -187,55 +187,62 @@ class _Resolver:
             for start, ref in f.hidden.get(name, ()):
                 if start == closure:
                     return _Target(ref[0], ref[1], "local")
+        found = self.in_scopes(f, scope, name)
+        if found is not None:
+            return found
+        hit = f.defs.get(name)
+        if hit is not None:
+            return _Target(hit[0], hit[1], "local")
+        if _members_in_scope(f) and "." in scope:
+            found = self.enclosing_in_scope(f, scope, name)
+            if found is not None:
+                return found
+        if name in f.bindings:
+            return f.bindings[name]
+        hit = self.index.package_table(f).get(name)
+        if hit is not None:
+            return _Target(hit[0], hit[1], "package")
+        hit = self.index.star_table(f).get(name)
+        return _Target(hit[0], hit[1], "import") if hit is not None else None
+
+    def in_scopes(self, f: FileInfo, scope: str, name: str) -> _Target | None:
+        """``name`` in the definitions around ``scope``, innermost first: a function's locals; in
+        Java, C#, C++ and Ruby a class's members, its bases' included (an implicit ``self``),
+        and, where the language says so, those of the classes around it, else only their nested
+        types. A class's own name means the class, not its constructor."""
         members = _members_in_scope(f)
         outer = members and LANGUAGES[f.lang].outer_members
         prefix, inner_class = scope, True
         while prefix:
-            hit = f.defs.get(f"{prefix}.{name}")
             own = f.defs.get(prefix)
-            constructor = name == prefix.rpartition(".")[2]  # `new Order` in Order's methods: the class
-            # A method sees its own class's members; an outer class lends its members where the
-            # language says so (Java, C#), else only its nested types (Ruby's `module Helpers`
-            # inside `class Response` does not see Response's methods).
-            seen = own is not None and (own[1] is NodeKind.FUNCTION or (
-                members and (inner_class or outer or (hit is not None and hit[1] is NodeKind.CLASS))))
-            if hit is not None and seen and not constructor:  # a method of the class around: implicit self
-                return _Target(hit[0], hit[1], "self" if own[1] is NodeKind.CLASS and hit[1] is NodeKind.FUNCTION
-                               else "local")
-            if own is not None and own[1] is NodeKind.CLASS:
+            hit = f.defs.get(f"{prefix}.{name}")
+            if own is not None and own[1] is NodeKind.FUNCTION:
+                if hit is not None:
+                    return _Target(hit[0], hit[1], "local")
+            elif own is not None and members and name != prefix.rpartition(".")[2]:
+                if inner_class or outer:
+                    found = self.method(own[0], name, "self")
+                    if found is not None:
+                        return found if found.kind is NodeKind.FUNCTION else _Target(found.id, found.kind, "local")
+                elif hit is not None and hit[1] is NodeKind.CLASS:
+                    return _Target(hit[0], hit[1], "local")
                 inner_class = False
             prefix = prefix.rpartition(".")[0]
-        if members:
+        if members and (inner_class or outer):  # a method defined apart from its class (C++ `void A::f()`)
             cls = self.index.class_of(f, scope)
-            own_name = self.index.defs_by_id[cls][1].rpartition(".")[2] if cls in self.index.defs_by_id else ""
-            inherited = self.method(cls, name, "self") if cls and name != own_name else None
-            if inherited is not None:
-                return inherited
-        hit = f.defs.get(name)
-        if hit is not None:
-            return _Target(hit[0], hit[1], "local")
-        enclosing = self.enclosing_in_scope(f, scope, name) if members and "." in scope else None
-        if enclosing is not None:
-            return enclosing
-        if name in f.bindings:
-            return f.bindings[name]
-        for other in self.index.package_files(f):
-            hit = other.defs.get(name)
-            if hit is not None:
-                return _Target(hit[0], hit[1], "package")
-        for star in f.stars:
-            hit = star.defs.get(name)
-            if hit is not None:
-                return _Target(hit[0], hit[1], "import")
+            if cls is not None and f.defs.get(self.index.defs_by_id[cls][1]) is None \
+                    and name != self.index.defs_by_id[cls][1].rpartition(".")[2]:
+                return self.method(cls, name, "self")
         return None
 
     def enclosing_in_scope(self, f: FileInfo, scope: str, name: str) -> _Target | None:
         """``name`` defined in a class or module around ``scope`` in a file that ``f`` sees
         (Ruby's ``Base`` inside ``module Shop`` is ``Shop::Base`` from a required file)."""
+        tables = (self.index.package_table(f), self.index.star_table(f))
         prefix = scope.rpartition(".")[0]
         while prefix and name != prefix.rpartition(".")[2]:  # a class's own name is the class, not its constructor
-            for other in (*self.index.package_files(f), *f.stars):
-                hit = other.defs.get(f"{prefix}.{name}")
+            for table in tables:
+                hit = table.get(f"{prefix}.{name}")
                 if hit is not None:
                     return _Target(hit[0], hit[1], "import")
             prefix = prefix.rpartition(".")[0]
@@ -348,16 +355,16 @@ class _Resolver:
         return self.method(cls.id, modules.split_target(ref.target)[-1], "type")
 
     def overload(self, found: _Target, ref: Ref) -> _Target:
-        """Among overloads of one name, the one that takes as many arguments as the call passes
-        (not the calling function itself, when another fits: an overload that delegates)."""
+        """Among overloads of one name, the first one that takes as many arguments as the call
+        passes; when several do, which one is not known (types would tell): the edge keeps
+        the first, with confidence 1/their number."""
         info = self.index.defs_by_id.get(found.id)
         group = info[0].overloads.get(info[1]) if info else None
         if not group or "arity" not in ref.props:
             return found
         passed = int(ref.props["arity"])
-        fits = [g for g in group if _accepts(self.index.arity.get(g[0]), passed)]
-        fits = [g for g in fits if g[0] != ref.src] or fits
-        return _Target(fits[0][0], fits[0][1], found.how, found.confidence) if fits else found
+        fits = [g for g in group if _accepts(self.index.arity.get(g[0]), passed)] or group
+        return _Target(fits[0][0], fits[0][1], found.how, found.confidence / len(fits))
 
     def call(self, ref: Ref) -> None:
         """A call resolves only on evidence: scope, an import, the receiver or its type.
@@ -369,10 +376,11 @@ class _Resolver:
         info = self.index.defs_by_id.get(ref.src)
         f, scope = (info[0], info[1]) if info else (self.index.files_by_id[ref.src], "")
         self.count(f.lang, "calls")
-        is_self = bool(ref.props.get("self"))
-        found = self.typed(f, scope, ref) if "type" in ref.props and not is_self else None
-        found = found or self.resolve(f, scope, ref.target, is_self, ref.props.get("closures", ()))
-        if found is None and "type" in ref.props and is_self:  # `self.client.send()`
+        is_self, typed = bool(ref.props.get("self")), "type" in ref.props
+        found = None
+        if is_self or not typed:
+            found = self.resolve(f, scope, ref.target, is_self, ref.props.get("closures", ()))
+        if found is None and typed:  # a variable: only its type says what it is (`order.save()`)
             found = self.typed(f, scope, ref)
         hits: list[tuple[str, NodeKind]] = []
         if found is None or (found.kind is None and not found.external):

@@ -302,3 +302,11 @@ def test_linkage_never_reaches_another_files_static_function(tmp_path):
     assert calls[("shared", "helper")] == (True, "local")  # its own file's static
     assert calls[("main", "shared")] == (True, "linkage")
     assert calls[("main", "unresolved:r/call:helper")] == (False, "name-only")  # a.c's helper is static
+
+
+def test_c_linkage_never_reaches_a_cpp_function(tmp_path):
+    files = {"main.c": b"void init(void);\nint main(void) { init(); return 0; }\n",
+             "lib.cpp": b"namespace a { void init() {} }\n"}
+    res = resolve_code([parse_code("r", name, data) for name, data in files.items()], {"r": tmp_path})
+    (call,) = [e for e in res.edges if e.kind is EdgeKind.CALLS]
+    assert (call.resolved, call.how) == (False, "name-only")

@@ -279,3 +279,20 @@ def test_a_nested_class_calls_its_outer_classs_methods_by_name(tmp_path):
     res = resolve_code([parse_code("r", "Grammar.java", java)], {"r": tmp_path})
     calls = {(e.src.split("::")[1], e.dst.split("::")[-1], e.how) for e in res.edges if e.kind is EdgeKind.CALLS}
     assert ("Grammar.End.run", "Grammar.handler", "self") in calls
+
+
+def test_an_inherited_member_comes_before_the_outer_classs(tmp_path):
+    files = {"a/Base.java": b"package a;\npublic class Base { public void run() {} }\n",
+             "a/Outer.java": b"package a;\nclass Outer {\n  void run() {}\n  class Task extends Base {\n"
+                             b"    void go() { run(); }\n  }\n}\n"}
+    res = resolve_code([parse_code("r", path, data) for path, data in files.items()], {"r": tmp_path})
+    calls = {(e.src.split("::")[1], e.dst.split("::")[-1]) for e in res.edges if e.kind is EdgeKind.CALLS}
+    assert calls == {("Outer.Task.go", "Base.run")}
+
+
+def test_overloads_of_one_arity_leave_the_choice_uncertain(tmp_path):
+    java = (b"class A {\n  int sum(int[] a, int i) { return sum(a, i + 1); }\n"
+            b"  int sum(java.util.List<Integer> l, int i) { return 0; }\n}\n")
+    res = resolve_code([parse_code("r", "A.java", java)], {"r": tmp_path})
+    (edge,) = [e for e in res.edges if e.kind is EdgeKind.CALLS]
+    assert (edge.dst.split("::")[-1], edge.confidence) == ("A.sum", 0.5)  # the first, at even odds

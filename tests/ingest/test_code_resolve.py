@@ -156,3 +156,12 @@ def test_unresolved_relative_import_is_counted_not_edged(tmp_path):
     res = resolve_code(parsed, {"p": tmp_path})
     assert res.stats["python.imports_unresolved"] == 1
     assert [e.dst for e in res.edges] == ["module:os"]
+
+
+def test_a_variable_with_a_known_type_is_never_taken_for_a_module_of_its_name(tmp_path):
+    files = {"shop/__init__.py": b"", "shop/order.py": b"def save():\n    pass\n",
+             "shop/models.py": b"import ext\nclass Order(ext.Base):\n    pass\n",
+             "shop/app.py": b"from shop import order\nfrom shop.models import Order\n\n"
+                            b"def f():\n    order = Order()\n    order.save()\n"}
+    res = resolve_code([parse_code("r", path, data) for path, data in files.items()], {"r": tmp_path})
+    assert edges(res, EdgeKind.CALLS)[("shop/app.py::f", "unresolved:r/call:order.save")] == (False, "")
