@@ -60,7 +60,7 @@ from tree_sitter import Node as TsNode
 from tree_sitter import QueryCursor, Tree
 
 from ingest import code_refs as refs
-from ingest.code_source import Def, Source, arity, closures_at, first
+from ingest.code_source import SPACE, Def, Source, arity, closures_at, first
 from ingest.languages import language_for, parser, query, spec
 from ingest.types import ParsedFile
 from kg.errors import IngestError
@@ -71,7 +71,6 @@ log = logging.getLogger(__name__)
 _DEF_EXTRAS = frozenset({"body", "doc", "receiver", "self", "storage", "parameters"})
 BODY_CAP = 4000
 SIGNATURE_CAP = 400
-_SPACE = re.compile(r"\s+")
 _STRING_QUOTES = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')|(\"\"\"|'''|\"|')$")
 _COMMENT_MARK = re.compile(r"^\s*(///?!?|/\*\*?|\*/|\*|#)\s?")
 
@@ -259,7 +258,7 @@ def _file_node(src: Source, fid: str, doc_matches: list[dict[str, list[TsNode]]]
     doc = _clean_docstring(src.text(doc_matches[0]["file.doc"][0])) if doc_matches else ""
     top = [d.qualname for d in src.defs if d.parent is None and not d.is_scope]
     text = "\n".join(part for part in (src.path, doc, " ".join(top)) if part)
-    packages = sorted({_SPACE.sub("", src.text(caps["file.package"][0])) for caps in package_matches})
+    packages = sorted({SPACE.sub("", src.text(caps["file.package"][0])) for caps in package_matches})
     return Node(id=fid, kind=NodeKind.FILE, name=PurePosixPath(src.path).name, root=src.root, path=src.path,
                 text=text, doc=doc, lang=src.lang.name, start_line=1,
                 end_line=src.data.count(b"\n") + 1, props={"packages": packages} if packages else {})
@@ -324,8 +323,6 @@ def _contains(src: Source, fid: str) -> list[Edge]:
                           dst_kind=NodeKind.CLASS if d.is_class else NodeKind.FUNCTION, line=d.row + 1))
     return edges
 
-
-# -- refs ---------------------------------------------------------------------------------
 
 # -- docs and errors ----------------------------------------------------------------------
 

@@ -45,25 +45,29 @@ def bind(f: FileInfo, ref: Ref, found: Found) -> tuple[dict[str, Binding], list[
     spec = LANGUAGES[f.lang]
     names = [n for n in ref.props.get("names", []) if n != "*"]
     if names and not found.item and spec.modules == "package":  # PHP's `use A\{B, C as D}`
-        return _bind_names(ref, found, names, spec.module_separator)
+        return _bind_names(f, ref, found, names, spec.module_separator)
     if not found.item or "*" in ref.props.get("names", []) or spec.imports_all:
-        f.stars += found.files
-        return {}, [(x.id, NodeKind.FILE) for x in found.files]
+        f.stars += [x for x in found.files if x is not f]
+        return {}, [(x.id, NodeKind.FILE) for x in found.files if x is not f]  # its own package: no edge
     local = ref.props.get("alias", {}).get(ref.target) or found.item.rsplit(".", 1)[-1]
     holder = found.files[0]
+    if holder is f:  # `use App\A;` in A.php: its own class, no import
+        return {}, []
     hit = holder.defs.get(found.item)
     if hit is None:
         return {local: Binding("reexport", [holder], name=found.item)}, [(holder.id, NodeKind.FILE)]
     return {local: Binding("def", [holder], qualname=found.item)}, [hit]
 
 
-def _bind_names(ref: Ref, found: Found, names: list[str], separator: str) -> tuple[dict[str, Binding], list[DefRef]]:
+def _bind_names(f: FileInfo, ref: Ref, found: Found, names: list[str], separator: str) -> tuple[dict[str, Binding], list[DefRef]]:
     """Each name of a grouped import, bound to the definition of that name in the package."""
     bound: dict[str, Binding] = {}
     targets: list[DefRef] = []
     for name in names:
         item = name.replace(separator, ".").strip(".")
         holder = next((x for x in found.files if item in x.defs), None)
+        if holder is f:  # a name of its own file
+            continue
         if holder is None:
             targets += [(x.id, NodeKind.FILE) for x in found.files]
             continue
@@ -87,19 +91,29 @@ def _find_package(index: Index, f: FileInfo, name: str) -> Found:
     return Found(external=parts[0])
 
 
+# Folders a non-relative path import (``#include <x.h>``, ``require "x"``) is looked up
+# under, as a compiler's include path or Ruby's load path would have them.
+LOAD_DIRS = frozenset({"", "include", "inc", "lib", "src"})
+
+
 def _find_path(index: Index, f: FileInfo, path: str, extensions: tuple[str, ...], relative: bool) -> Found:
     names = [path] if posixpath.splitext(path)[1] in extensions else [path + ext for ext in extensions]
     if relative:
         for name in names:
             hit = index.path(f.root, posixpath.normpath(posixpath.join(f.dir, name)).lstrip("/"))
+            if hit is f:
+                return Found()  # a file that includes itself: nothing to draw
             if hit is not None:
                 return Found([hit])
     for name in names:
+        # A relative import falls back to any folder that ends with its path (another -I); a
+        # non-relative one only to a load folder, so `require "logger"` is not lib/rack/logger.rb.
         hits = [x for x in index.by_name.get((f.root, f.family, posixpath.basename(name)), [])
-                if (x.path == name or x.path.endswith("/" + name)) and x is not f]  # `require 'logger'` in logger.rb
+                if x is not f and (x.path == name or x.path.endswith("/" + name))
+                and (relative or posixpath.basename(x.path[:-len(name)].rstrip("/")) in LOAD_DIRS)]
         if hits:
             return Found([max(hits, key=lambda x: (_shared_depth(x.dir, f.dir), -len(x.path)))])
-    head = path.split("/")[0]
+    head = next((seg for seg in path.split("/") if seg not in ("", ".", "..")), path)
     return Found(external=posixpath.splitext(head)[0] or path)
 
 

@@ -9,11 +9,10 @@ from typing import Any
 
 from tree_sitter import Node as TsNode
 
-from ingest.code_source import Def, Source, argument_count, closures_at, enclosing, first, squash
+from ingest.code_source import SPACE, Def, Source, argument_count, closures_at, enclosing, first, squash
 from ingest.types import Ref
 from kg.model import EdgeKind, NodeKind, def_id
 
-_SPACE = re.compile(r"\s+")
 _HEAD = re.compile(r"[^.:]*")
 _ARROW = re.compile(r"\??->|&\.")
 _DOTTED = re.compile(r"[\w$]+(?:(?:\.|::)[\w$]+)*")
@@ -155,7 +154,7 @@ def inherits(src: Source, matches: list[dict[str, list[TsNode]]]) -> list[Ref]:
             props["class"] = d.qualname  # the class may be defined in another file
         else:
             sid = d.id
-        refs.append(Ref(sid, NodeKind.CLASS, EdgeKind.INHERITS, _SPACE.sub(" ", src.text(node)),
+        refs.append(Ref(sid, NodeKind.CLASS, EdgeKind.INHERITS, SPACE.sub(" ", src.text(node)),
                         node.start_point[0] + 1, props))
     return refs
 

@@ -20,9 +20,12 @@ How modules are found, per language family:
   full import path (``module:github.com/pkg/errors``); other languages by top-level name.
 - Rust: ``mod x;`` → ``x.rs`` or ``x/mod.rs``; ``use`` paths from ``crate::`` (the
   ``src`` beside the nearest ``Cargo.toml``), ``self::``, ``super::``, or the current module.
+- Java, C#, PHP (declared packages) and C, C++, Ruby (file paths): ``ingest.code_declared``.
 
-A call that cannot be resolved becomes a CALLS edge to an Unresolved node
-(``unresolved:<root>/call:<target>``, ``resolved=False``); it is never dropped.
+A call resolves only on evidence (scope, imports, ``self``, the receiver's type; see
+``call``). One that cannot be resolved becomes a CALLS edge to an Unresolved node
+(``unresolved:<root>/call:<target>``, ``resolved=False``), with its name-only candidates
+when it has some; it is never dropped.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from ingest import code_bindings as bindings
 from ingest import code_declared as declared
+from ingest import code_names as naming
 from ingest import code_modules as modules
 from ingest.code_modules import Binding, FileInfo, Index
 from ingest.languages import LANGUAGES
@@ -132,7 +136,7 @@ class _Resolver:
         self.count(f.lang, "imports")
         data_driven = bool(LANGUAGES[f.lang].modules) if f.lang in LANGUAGES else False
         found = declared.find(self.index, f, ref) if data_driven else modules.find_module(self.index, f, ref)
-        bound = modules.bound_names(ref)
+        bound = naming.bound_names(ref)
         if found.external:
             self.count(f.lang, "imports_external")
             dst = self.external(found.external, f.lang)
@@ -295,7 +299,7 @@ class _Resolver:
 
     def resolve(self, f: FileInfo, scope: str, target: str, is_self: bool,
                 closures: Sequence[int] = ()) -> _Target | None:
-        parts = modules.split_target(target)
+        parts = naming.split_target(target)
         if not parts:
             return None
         is_super = f.lang in LANGUAGES and parts[0] in LANGUAGES[f.lang].super_names
@@ -310,7 +314,7 @@ class _Resolver:
                         return found
                 return None
             return self.method(cls, parts[1], "self")
-        if any(not modules.is_name(p) for p in parts):
+        if any(not naming.is_name(p) for p in parts):
             return None
         head = self.lookup(f, scope, parts[0], closures)
         if head is None:
@@ -332,7 +336,7 @@ class _Resolver:
             return
         f, scope, _ = src
         self.count(f.lang, "inherits")
-        name = modules.base_name(ref.target)
+        name = naming.base_name(ref.target)
         found = self.resolve(f, scope.rpartition(".")[0], name, False)
         if found is not None and found.kind is NodeKind.CLASS:
             self.count(f.lang, "inherits_resolved")
@@ -349,22 +353,31 @@ class _Resolver:
 
     def typed(self, f: FileInfo, scope: str, ref: Ref) -> _Target | None:
         """``x.m()`` where evidence in the source gives ``x`` a type: that class's method ``m``."""
-        cls = self.resolve(f, scope, modules.type_name(ref.props["type"]), False, ref.props.get("closures", ()))
+        cls = self.resolve(f, scope, naming.type_name(ref.props["type"]), False, ref.props.get("closures", ()))
         if cls is None or cls.kind is not NodeKind.CLASS:
             return None
-        return self.method(cls.id, modules.split_target(ref.target)[-1], "type")
+        return self.method(cls.id, naming.split_target(ref.target)[-1], "type")
 
-    def overload(self, found: _Target, ref: Ref) -> _Target:
-        """Among overloads of one name, the first one that takes as many arguments as the call
-        passes; when several do, which one is not known (types would tell): the edge keeps
-        the first, with confidence 1/their number."""
-        info = self.index.defs_by_id.get(found.id)
-        group = info[0].overloads.get(info[1]) if info else None
-        if not group or "arity" not in ref.props:
+    def overload(self, found: _Target, ref: Ref) -> _Target | None:
+        """The overload of ``found``'s name that takes as many arguments as the call passes.
+
+        None when no overload does (the call means something else: a C# extension method).
+        When several do, types would tell; without them, a call from one overload to its own
+        name is taken to delegate to another (``Find(name.Name)`` in ``Find(AssemblyName)``),
+        and the edge says how sure it is: confidence 1/the overloads that fit.
+        """
+        if "arity" not in ref.props:
             return found
+        info = self.index.defs_by_id.get(found.id)
+        group = (info[0].overloads.get(info[1]) if info else None) or [(found.id, found.kind)]
         passed = int(ref.props["arity"])
-        fits = [g for g in group if _accepts(self.index.arity.get(g[0]), passed)] or group
-        return _Target(fits[0][0], fits[0][1], found.how, found.confidence / len(fits))
+        fits = [g for g in group if _accepts(self.index.arity.get(g[0]), passed)]
+        if not fits:
+            return None
+        if len(fits) == 1:
+            return _Target(fits[0][0], fits[0][1], found.how, found.confidence)
+        others = [g for g in fits if g[0] != ref.src] or fits
+        return _Target(others[0][0], others[0][1], found.how, found.confidence / len(fits))
 
     def call(self, ref: Ref) -> None:
         """A call resolves only on evidence: scope, an import, the receiver or its type.
@@ -388,8 +401,9 @@ class _Resolver:
             linked = self.index.linked(f, hits) if self.index.links_by_name(f, ref.target) else []
             if len(linked) == 1:
                 found = _Target(linked[0][0], linked[0][1], "linkage")
-        if found is not None and found.kind in _DEF_KINDS:
+        if found is not None and found.kind is NodeKind.FUNCTION:
             found = self.overload(found, ref)
+        if found is not None and found.kind in _DEF_KINDS:
             self.count(f.lang, "calls_resolved")
             self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, found.id, found.kind, found.how,
                       confidence=found.confidence)

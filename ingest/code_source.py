@@ -17,7 +17,7 @@ from ingest.languages import LanguageSpec
 
 CLASS_TYPES = frozenset({"class", "struct", "interface", "trait", "enum", "union", "type"})
 FUNCTION_TYPES = frozenset({"function", "method"})
-_SPACE = re.compile(r"\s+")
+SPACE = re.compile(r"\s+")
 _DOT_SPACE = re.compile(r"\s*(?:\.|::)\s*")
 
 
@@ -110,23 +110,32 @@ def first(caps: dict[str, list[TsNode]], key: str) -> TsNode | None:
 
 def squash(text: str) -> str:
     """A callee as one line: ``promise\n  .then`` → ``promise.then``, ``new  A`` → ``new A``."""
-    if not _SPACE.search(text):
+    if not SPACE.search(text):
         return text
-    return _SPACE.sub(" ", _DOT_SPACE.sub(lambda m: m.group(0).strip(), text)).strip()
+    return SPACE.sub(" ", _DOT_SPACE.sub(lambda m: m.group(0).strip(), text)).strip()
 
 
 def arity(parameters: TsNode) -> tuple[int, int]:
     """How many arguments a parameter list takes: (fewest, most), most -1 for any number.
 
-    A parameter with a default (``int b = 2``) is optional; a spread or variadic one
-    (``String... rest``, ``params int[] r``, ``...``), or anything that is not a plain
-    parameter, takes any number.
+    A parameter with a default value (``int b = 2``, an ``optional_*`` node) is optional; a
+    spread or variadic one (``String... rest``, C's ``...``), or a list that holds more than
+    parameters (tree-sitter-c-sharp spells ``params int[] r`` as a type and a name), takes
+    any number.
     """
-    params = [c for c in parameters.named_children if "comment" not in c.type]
-    variadic = any("parameter" not in c.type or "spread" in c.type or "variadic" in c.type for c in params)
-    optional = sum(1 for c in params if "optional" in c.type or (c.text and b"=" in c.text))
-    required = len(params) - optional - (1 if variadic else 0)
+    items = [c for c in parameters.named_children if "comment" not in c.type]
+    params = [c for c in items if "parameter" in c.type]
+    spread = [c for c in params if "spread" in c.type or "variadic" in c.type]
+    variadic = bool(spread) or len(params) < len(items) or any(c.type == "..." for c in parameters.children)
+    optional = sum(1 for c in params if "optional" in c.type or _has_default(c))
+    required = len(params) - optional - len(spread)
     return max(0, required), -1 if variadic else len(params)
+
+
+def _has_default(parameter: TsNode) -> bool:
+    """A default value: a ``default_value`` field, or an ``=`` of the parameter itself (C#)."""
+    return parameter.child_by_field_name("default_value") is not None or any(
+        c.type in ("=", "equals_value_clause") for c in parameter.children)
 
 
 def argument_count(arguments: TsNode) -> int:

@@ -381,7 +381,9 @@ class SearchIndex:
                 texts[text_hash] = embed_text(nodes[node_id])
         found.update(self._embed(encoder, key, texts, progress))
         report.embedded, report.kept = len(texts), len(old_rows)
-        self._write_matrix(key, wanted, old_rows, found, encoder.dim, state["ids"])
+        # The dimension from a vector at hand: asking the encoder would load its model.
+        dim = next(iter(found.values())).shape[0] if found else int(state.get("dim") or 0) or encoder.dim
+        self._write_matrix(key, wanted, old_rows, found, dim, state["ids"])
         return True
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,

@@ -200,21 +200,23 @@ def node_relations(store: GraphStore, node_id: str, guesses: bool = False,
     extra = _child_links(store, node)
     relations = group_relations(node, sub, extra)
     if guesses and node.kind in (N.FUNCTION, N.CLASS):
-        items = possible_callers(store, node)
-        if items:
-            relations.append({"key": "possible_callers", "title": "Possible callers (by name only)", "items": items})
+        relations.append({"key": "possible_callers", "title": "Possible callers (by name only)",
+                          "items": possible_callers(store, node)})
     return node, sub, extra, relations
 
 
-# Unresolved calls whose name-only candidates include a definition (the candidates are the
-# edge's JSON props; the id is a parameter, and ids never contain a double quote unescaped).
-_POSSIBLE_CALLERS = ("MATCH (s)-[c:CALLS]->(u:Unresolved) WHERE c.how = 'name-only' AND c.props CONTAINS $needle "
-                     "RETURN s.id, c.line, c.confidence LIMIT 500")
+# Unresolved calls that match a definition by its name alone: the edge lists its first
+# candidates (JSON props), and any such call in the root whose callee ends in the name may
+# mean it. Values are parameters.
+_POSSIBLE_CALLERS = ("MATCH (s)-[c:CALLS]->(u:Unresolved) WHERE c.how = 'name-only' AND u.root = $root "
+                     "AND (c.props CONTAINS $needle OR u.name = $name OR u.name ENDS WITH $dotted "
+                     "OR u.name ENDS WITH $scoped) RETURN s.id, c.line, c.confidence LIMIT 500")
 
 
 def possible_callers(store: GraphStore, node: Node) -> list[dict[str, Any]]:
     """The functions and files whose unresolved calls name ``node`` as a candidate by name alone."""
-    rows = store.query(_POSSIBLE_CALLERS, {"needle": json.dumps(node.id)}).rows
+    rows = store.query(_POSSIBLE_CALLERS, {"needle": json.dumps(node.id), "root": node.root, "name": node.name,
+                                           "dotted": f".{node.name}", "scoped": f"::{node.name}"}).rows
     callers = store.get_nodes([row[0] for row in rows])
     items = []
     for src, line, confidence in rows:

@@ -49,7 +49,7 @@
 
 ;; -- functions and methods -----------------------------------------------------------------
 ;; The declarator may sit under pointers and references (`Foo *make()`, `const Foo &get()`).
-;; A function inside a class or namespace becomes a method (ingest/code.py).
+;; A function inside a class becomes a method (ingest/code.py); a namespace is no scope here.
 
 ;; `void f() {...}`, `Foo() {...}`, `~Foo() {...}`, `bool operator==(...) {...}`; out of line,
 ;; `void Foo::bar() {...}`, `Foo<T>::bar`, `ns::Foo::~Foo`: the innermost qualifier is the receiver

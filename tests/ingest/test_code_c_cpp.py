@@ -310,3 +310,17 @@ def test_c_linkage_never_reaches_a_cpp_function(tmp_path):
     res = resolve_code([parse_code("r", name, data) for name, data in files.items()], {"r": tmp_path})
     (call,) = [e for e in res.edges if e.kind is EdgeKind.CALLS]
     assert (call.resolved, call.how) == (False, "name-only")
+
+
+def test_an_angle_include_is_found_only_on_a_load_path_and_never_is_the_file_itself(tmp_path):
+    files = {"src/compat/string.h": b"int strlen(const char *s) { return 0; }\n",
+             "include/shop/order.h": b"struct order { int n; };\n",
+             "src/x.h": b'#include "x.h"\n',
+             "src/main.c": b'#include <string.h>\n#include <shop/order.h>\n#include "../../config.h"\n'
+                           b"int main(void) { return strlen(\"a\"); }\n"}
+    res = resolve_code([parse_code("r", name, data) for name, data in files.items()], {"r": tmp_path})
+    imports = edges(res, EdgeKind.IMPORTS)
+    assert imports[("src/main.c", "module:string")] == (True, "external")  # not src/compat/string.h
+    assert ("src/main.c", "include/shop/order.h") in imports  # include/ is a load folder
+    assert ("src/main.c", "module:config") in imports  # named by its first real segment, not `..`
+    assert not [k for k in imports if k[0] == "src/x.h"]  # a header including itself: no edge

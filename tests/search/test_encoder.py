@@ -90,3 +90,27 @@ def test_an_encoder_knows_its_cache_key_before_loading_and_loads_once(tmp_path) 
     first = encoder.model
     encoder.encode(["retry"])
     assert encoder.model is first and encoder.dim == 16
+
+
+def test_a_sync_that_only_deletes_never_loads_the_model(tmp_path) -> None:
+    from embed.scratch import build_static, train_tokenizer
+    from kg.model import Node, NodeKind
+    from kg.store.ladybug import LadybugStore
+    from search.index import SearchIndex
+
+    tokenizer = train_tokenizer(["retry with backoff", "graph vector note"] * 40, vocab_size=120, min_frequency=1)
+    build_static(tokenizer, dim=16).save(str(tmp_path / "static"))
+    store = LadybugStore.open(tmp_path / "graph")
+    store.migrate()
+    notes = [Node(id=f"note:v/{i}.md", kind=NodeKind.NOTE, name=f"{i}", root="v", path=f"{i}.md",
+                  text=f"retry note {i}") for i in range(3)]
+    store.upsert_nodes(notes)
+    index = SearchIndex.open(tmp_path / "search")
+    index.sync(store, load_encoder(tmp_path / "static"))
+    store.delete_nodes([(notes[0].id, NodeKind.NOTE)])
+    fresh = load_encoder(tmp_path / "static")
+    report = index.sync(store, fresh)
+    assert (report.removed, report.embedded) == (1, 0)
+    assert fresh._model is None  # everything it needed was cached: torch was never asked
+    store.close()
+    index.close()
