@@ -195,8 +195,6 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
     side, paired. The model is registered either way; --promote-if-better makes search use it
     only when it is measurably better.
     """
-    import sys
-
     from embed.cli import mine, parse_pairs
     from embed.encoder import set_torch_threads
     from embed.scratch import DEFAULT_LR, ModelSpec

@@ -4,7 +4,6 @@ search, run a Cypher query, record feedback.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time

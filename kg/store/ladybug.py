@@ -13,8 +13,6 @@ import datetime
 import json
 import logging
 import threading
-import time
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
