@@ -8,7 +8,7 @@ import pytest
 from ingest.code import parse_code
 from ingest.code_resolve import CodeResolution, resolve_code
 from kg.model import EdgeKind, NodeKind, check_pair
-from tests.support.code_graph import edges, resolve, short
+from tests.support.code_graph import CODE, edges, resolve, short
 
 
 
@@ -18,7 +18,7 @@ from tests.support.code_graph import edges, resolve, short
 
 
 
-@pytest.fixture(scope="module", params=["python", "javascript", "typescript", "go", "rust"])
+@pytest.fixture(scope="module", params=sorted(p.name for p in CODE.iterdir() if p.is_dir()))
 def any_lang(request) -> CodeResolution:
     return resolve(request.param)
 
