@@ -302,6 +302,8 @@ class _Resolver:
         parts = naming.split_target(target)
         if not parts:
             return None
+        if target.startswith(("::", ".")):  # Ruby's `::Logger`: from the top, past every scope around
+            scope, closures = "", ()
         is_super = f.lang in LANGUAGES and parts[0] in LANGUAGES[f.lang].super_names
         if is_self or is_super:
             cls = self.index.class_of(f, scope)

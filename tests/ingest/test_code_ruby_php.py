@@ -223,3 +223,10 @@ def test_php_group_use_binds_classes():
     assert ("src/Models/User.php", "src/Support/Clock.php::Clock") in edges(res, EdgeKind.IMPORTS)
     calls = edges(res, EdgeKind.CALLS)
     assert calls[("src/Models/User.php::User.toJson", "src/Support/Clock.php::Clock.now")] == (True, "import")
+
+
+def test_a_top_level_constant_is_not_the_class_around_it(tmp_path):
+    rb = b"module Rack\n  class Logger\n    def call(env)\n      ::Logger.new(env)\n    end\n  end\nend\n"
+    res = resolve_code([parse_code("r", "lib/rack/logger.rb", rb)], {"r": tmp_path})
+    (call,) = [e for e in res.edges if e.kind is EdgeKind.CALLS]
+    assert not call.resolved  # Ruby's own ::Logger, not Rack::Logger
