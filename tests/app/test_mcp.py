@@ -34,6 +34,7 @@ CALLS = [  # (what the answer is kept as, tool, arguments)
     ("ambiguous", "node", {"ref": "Meeting"}),  # two notes
     ("missing", "node", {"ref": "no such node anywhere"}),
     ("callers", "callers", {"ref": "Backoff"}),
+    ("callers_guesses", "callers", {"ref": "Backoff", "include_guesses": True}),
     ("callees", "callees", {"ref": "retry_with_backoff"}),
     ("backlinks", "backlinks", {"ref": "Retry and Backoff.md"}),
     ("neighbours", "neighbours", {"ref": "Retry and Backoff.md", "depth": 1, "edge_kinds": ["contains"]}),
@@ -101,6 +102,8 @@ def check_session(out: dict[str, Any]) -> None:
     assert out["ambiguous"].is_error and "names" in out["ambiguous"].content[0].text, "several nodes are listed"
     assert out["missing"].is_error and "no such node anywhere" in out["missing"].content[0].text
     assert any(i["label"] == "retry_with_backoff" for i in ok("callers")["items"])
+    with_guesses = ok("callers_guesses")["items"]  # the resolved callers, then any name-only ones
+    assert with_guesses[:len(ok("callers")["items"])] == ok("callers")["items"]
     assert any(i["label"] == "Backoff.delay" for i in ok("callees")["items"])
     assert any(i["path"] == "Link Forms.md" for i in ok("backlinks")["items"])
     hood = ok("neighbours")
