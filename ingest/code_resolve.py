@@ -151,9 +151,14 @@ class _Resolver:
         if data_driven:
             names_bound, targets = declared.bind(f, ref, found)
             f.bindings.update(names_bound)
-            for dst, kind in targets:
+        else:
+            targets = self.bind_found(f, ref, found, bound)
+        for dst, kind in targets:
+            if dst != f.id:  # a file's own names need no edge
                 self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
-            return
+
+    def bind_found(self, f: FileInfo, ref: Ref, found: modules.Found, bound: dict[str, str]) -> list[tuple[str, NodeKind]]:
+        """Bind the names of an import that a language's own finder resolved; where its edges go."""
         names = ref.props.get("names", [])
         if "*" in names or ref.props.get("alias", {}).get(ref.target) == ".":
             f.stars += found.files
@@ -172,9 +177,7 @@ class _Resolver:
             targets.append(item)  # `use self::Kind::*`: the enum it names
         elif len(targets) < len([n for n in names if n != "*"]) or not targets:
             targets += [(t.id, NodeKind.FILE) for t in found.files]
-        for dst, kind in targets:
-            if dst != f.id:  # a file's own names need no edge
-                self.edge(ref, f.id, NodeKind.FILE, EdgeKind.IMPORTS, dst, kind, "import")
+        return targets
 
     def module_binding(self, f: FileInfo, ref: Ref, found: modules.Found) -> Binding:
         """What the module name an import binds stands for (``import a.b`` binds ``a``)."""
