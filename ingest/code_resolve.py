@@ -416,7 +416,7 @@ class _Resolver:
         dst = self.unresolved(f.root, "call", ref.target, f.lang)
         how = "external" if found is not None and found.external else "name-only" if hits else ""
         self.edge(ref, ref.src, ref.src_kind, EdgeKind.CALLS, dst, NodeKind.UNRESOLVED, how, resolved=False,
-                  confidence=1 / len(hits) if hits else 0.0)
+                  confidence=0.5 / len(hits) if hits else 0.0)  # a guess: at best even odds
         if hits:
             self.edges[(ref.src, EdgeKind.CALLS.value, dst)].props["candidates"] = [h[0] for h in hits[:_MAX_CANDIDATES]]
 

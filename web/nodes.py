@@ -200,8 +200,10 @@ def node_relations(store: GraphStore, node_id: str, guesses: bool = False,
     extra = _child_links(store, node)
     relations = group_relations(node, sub, extra)
     if guesses and node.kind in (N.FUNCTION, N.CLASS):
-        relations.append({"key": "possible_callers", "title": "Possible callers (by name only)",
-                          "items": possible_callers(store, node)})
+        group = {"key": "possible_callers", "title": "Possible callers (by name only)",
+                 "items": possible_callers(store, node)}
+        after = next((n + 1 for n, g in enumerate(relations) if g["key"] == "callers"), min(1, len(relations)))
+        relations.insert(after, group)  # beside the callers they may add to
     return node, sub, extra, relations
 
 
@@ -210,7 +212,7 @@ def node_relations(store: GraphStore, node_id: str, guesses: bool = False,
 # mean it. Values are parameters.
 _POSSIBLE_CALLERS = ("MATCH (s)-[c:CALLS]->(u:Unresolved) WHERE c.how = 'name-only' AND u.root = $root "
                      "AND (c.props CONTAINS $needle OR u.name = $name OR u.name ENDS WITH $dotted "
-                     "OR u.name ENDS WITH $scoped) RETURN s.id, c.line, c.confidence LIMIT 500")
+                     "OR u.name ENDS WITH $scoped) RETURN s.id, c.line, c.confidence, u.name LIMIT 500")
 
 
 def possible_callers(store: GraphStore, node: Node) -> list[dict[str, Any]]:
@@ -219,10 +221,11 @@ def possible_callers(store: GraphStore, node: Node) -> list[dict[str, Any]]:
                                            "dotted": f".{node.name}", "scoped": f"::{node.name}"}).rows
     callers = store.get_nodes([row[0] for row in rows])
     items = []
-    for src, line, confidence in rows:
+    for src, line, confidence, callee in rows:
         if src in callers:
             item = summary(callers[src])
-            item.update(edge=E.CALLS.value, line=line, resolved=False, how="name-only", confidence=confidence)
+            item.update(edge=E.CALLS.value, line=line, resolved=False, how="name-only", confidence=confidence,
+                        via=f"{callee}() at line {line}")
             items.append(item)
     return items
 

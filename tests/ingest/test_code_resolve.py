@@ -135,7 +135,7 @@ def test_a_call_resolves_on_type_evidence_and_a_name_alone_stays_unresolved():
     assert calls[("src/shop/app.py::main", "src/shop/models.py::Order.submit")].how == "type"  # order = Order()
     assert calls[("src/shop/app.py::main", "src/shop/models.py::Base.save")].how == "type"  # models.Base().save()
     guess = calls[("src/shop/shipping.py::ship", "unresolved:python/call:parcel.validate")]
-    assert (guess.resolved, guess.how, guess.confidence) == (False, "name-only", 1.0)
+    assert (guess.resolved, guess.how, guess.confidence) == (False, "name-only", 0.5)
     assert guess.props["candidates"] == ["def:python/src/shop/models.py::Base.validate"]
 
 

@@ -114,7 +114,10 @@ def test_possible_callers_are_listed_only_when_asked(ingested: Any) -> None:
     assert "possible_callers" not in plain
     asked = {g["key"]: g["items"] for g in ingested.get(validate + "?guesses=1").get_json()["relations"]}
     (guess,) = asked["possible_callers"]
-    assert (guess["label"], guess["how"], guess["resolved"]) == ("ship", "name-only", False)  # parcel.validate()
+    assert (guess["label"], guess["how"], guess["resolved"]) == ("ship", "name-only", False)
+    assert guess["via"] == "parcel.validate() at line 5"  # the call that was matched, where
+    keys = [g["key"] for g in ingested.get(validate + "?guesses=1").get_json()["relations"]]
+    assert keys[keys.index("callers") + 1] == "possible_callers"  # shown beside the callers
     html = ingested.get(node_url("def:code/src/shop/models.py::Base.validate")).get_data(as_text=True)
     assert "Show possible callers by name only" in html
     assert ingested.get(validate + "?guesses=maybe").status_code == 400
