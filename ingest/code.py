@@ -28,6 +28,8 @@ The parser knows no language. What a language means lives in its query,
                                     without a name binds the module itself
 ``@import.default``                 the name a default export is bound to (JS)
 ``@import.star`` / ``@import.include``  ``import *``; a file included as a module (``mod x;``)
+``@import.prefix``                  the path a nested import list sits under (Rust
+                                    ``use a::{b::{C}}``: the module is ``a::b``)
 ``@file.doc``                       the module docstring
 ``@file.package``                   the package or namespace the file declares (Java, C#, PHP)
 ``@import.relative``                the import names a path relative to the importing file

@@ -179,6 +179,8 @@ def imports(src: Source, fid: str, matches: list[dict[str, list[TsNode]]], inlin
     for caps in matches:
         stmt = first(caps, "reference.import") or caps["name.reference.import"][0]
         module = src.text(caps["name.reference.import"][0]).strip().strip("\"'`<>")
+        if "import.prefix" in caps:  # a path inside a nested use list, under its prefix
+            module = f"{src.text(caps['import.prefix'][0]).strip()}{src.lang.path_separator}{module}"
         if not module:
             continue  # `import ""` names no module (Go would resolve it to the file's own package)
         entry = grouped.setdefault((stmt.start_byte, module), {

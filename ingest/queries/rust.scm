@@ -78,6 +78,19 @@
     path: (_) @name.reference.import
     list: (use_list
       (use_as_clause path: (identifier) @import.name alias: (identifier) @import.alias)))) @reference.import
+;; one level of nesting: `use crate::{searcher::{BinaryDetection, Searcher}, sink::Sink}`
+(use_declaration
+  argument: (scoped_use_list
+    path: (_) @import.prefix
+    list: (use_list
+      (scoped_use_list
+        path: (_) @name.reference.import
+        list: (use_list [(identifier) (self)] @import.name))))) @reference.import
+(use_declaration
+  argument: (scoped_use_list
+    path: (_) @import.prefix
+    list: (use_list
+      (scoped_identifier path: (_) @name.reference.import name: (identifier) @import.name)))) @reference.import
 
 ; What evidence says a variable holds: a typed let or parameter, or `Type::new(..)`.
 (let_declaration pattern: (identifier) @local.name type: (_) @local.type)

@@ -191,3 +191,9 @@ def test_python_def_count_matches_ast(module):
     pf = parse_code("std", module, source)
     assert not pf.warnings
     assert len([n for n in pf.nodes if n.kind in (NodeKind.CLASS, NodeKind.FUNCTION)]) == expected
+
+
+def test_rust_nested_use_lists_keep_their_prefix():
+    pf = parse_code("r", "src/lib.rs", b"use crate::{lines::{self, LineStep}, sink::Sink, Error};\n")
+    imports = {(r.target, tuple(r.props["names"])) for r in pf.refs if r.kind is EdgeKind.IMPORTS}
+    assert imports == {("crate::lines", ("self", "LineStep")), ("crate::sink", ("Sink",)), ("crate", ("Error",))}
