@@ -79,9 +79,10 @@ class Pipeline:
         self._links = LinkCache()
         self._mirror: tuple[dict[str, tuple[str, str]], dict[tuple[str, str, str], tuple[str, str, str]]] | None = None
         self._touched: dict[tuple[str, str], ParsedFile | None] = {}  # changed file → its version before
-        # A parsed file's own edges join its own nodes only, so whether each is valid depends on
-        # that file alone: checked once per parsed version, by identity.
-        self._own_edges: dict[int, tuple[ParsedFile, list[Edge], int]] = {}
+        # A parsed file's own edges join its own nodes only, and a note's link resolution is
+        # redone whenever a file it links to changes: so whether their edges are valid is
+        # checked once per version of each (by identity), not on every ingest.
+        self._checked: dict[int, tuple[object, list[Edge], int]] = {}
         self.resident = resident
 
     def close(self) -> None:
@@ -129,7 +130,7 @@ class Pipeline:
 
     def _forget(self) -> None:
         self._parsed, self._mirror, self._links = None, None, LinkCache()
-        self._own_edges.clear()
+        self._checked.clear()
         self._touched.clear()
 
     def _refresh(self, report: IngestReport) -> IngestReport:
@@ -331,13 +332,15 @@ class Pipeline:
             _add_nodes(nodes, getattr(res, "nodes", []))
             report.resolution.update(res.stats)
             report.warnings += res.warnings
-        for pf in parsed:
-            for edge in self._valid_own_edges(pf, nodes, report):
+        owners: list[tuple[object, list[Edge]]] = [(pf, pf.edges) for pf in parsed]
+        owners += [(part, part.edges) for _, part in sorted(self._links.by_file.items())]
+        for owner, group in owners:
+            for edge in self._valid_edges(owner, group, nodes, report):
                 edges.setdefault(edge.key, edge)
-        if len(self._own_edges) > len(parsed):  # versions of files that changed or went away
-            current = {id(pf) for pf in parsed}
-            self._own_edges = {k: v for k, v in self._own_edges.items() if k in current}
-        for edge in itertools.chain(links.edges, code_res.edges, mentions.edges):
+        if len(self._checked) > len(owners):  # versions that changed or went away
+            current = {id(owner) for owner, _ in owners}
+            self._checked = {k: v for k, v in self._checked.items() if k in current}
+        for edge in itertools.chain(code_res.edges, mentions.edges):
             if _valid(edge, nodes):
                 edges.setdefault(edge.key, edge)
             else:
@@ -346,11 +349,12 @@ class Pipeline:
         del notes
         return nodes, edges
 
-    def _valid_own_edges(self, pf: ParsedFile, nodes: dict[str, Node], report: IngestReport) -> list[Edge]:
-        cached = self._own_edges.get(id(pf))
-        if cached is None or cached[0] is not pf:
-            valid = [e for e in pf.edges if _valid(e, nodes)]
-            cached = self._own_edges[id(pf)] = (pf, valid, len(pf.edges) - len(valid))
+    def _valid_edges(self, owner: object, group: list[Edge], nodes: dict[str, Node],
+                     report: IngestReport) -> list[Edge]:
+        cached = self._checked.get(id(owner))
+        if cached is None or cached[0] is not owner:
+            valid = [e for e in group if _valid(e, nodes)]
+            cached = self._checked[id(owner)] = (owner, valid, len(group) - len(valid))
         report.resolution["edges_dropped_invalid"] += cached[2]
         return cached[1]
 
