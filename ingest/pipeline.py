@@ -83,6 +83,11 @@ class Pipeline:
         # redone whenever a file it links to changes: so whether their edges are valid is
         # checked once per version of each (by identity), not on every ingest.
         self._checked: dict[int, tuple[object, list[Edge], int]] = {}
+        # The owners (by identity) whose edges the last successful write compared: unchanged
+        # since, their edges are in the mirror as they are, and need no comparing again.
+        self._written: dict[int, object] = {}  # held, so that no new owner can take a written one's id
+        self._owners: dict[int, object] = {}  # this run's owners, written once the write succeeds
+        self._compare: list[tuple[str, str, str]] | None = None
         self.resident = resident
 
     def close(self) -> None:
@@ -131,6 +136,7 @@ class Pipeline:
     def _forget(self) -> None:
         self._parsed, self._mirror, self._links = None, None, LinkCache()
         self._checked.clear()
+        self._written.clear()
         self._touched.clear()
 
     def _refresh(self, report: IngestReport) -> IngestReport:
@@ -151,6 +157,7 @@ class Pipeline:
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings
         self._write(nodes, edges, report)
+        self._written, self._owners = self._owners, {}
         report.nodes = Counter({k.value: n for k, n in Counter(map(_KIND, nodes.values())).items()})
         report.edges = Counter(key[1] for key in edges)
         return report
@@ -334,15 +341,21 @@ class Pipeline:
             report.warnings += res.warnings
         owners: list[tuple[object, list[Edge]]] = [(pf, pf.edges) for pf in parsed]
         owners += [(part, part.edges) for _, part in sorted(self._links.by_file.items())]
+        self._compare = []
         for owner, group in owners:
-            for edge in self._valid_edges(owner, group, nodes, report):
+            valid = self._valid_edges(owner, group, nodes, report)
+            for edge in valid:
                 edges.setdefault(edge.key, edge)
+            if self._written.get(id(owner)) is not owner:
+                self._compare += [e.key for e in valid]
+        self._owners = {id(owner): owner for owner, _ in owners}
         if len(self._checked) > len(owners):  # versions that changed or went away
             current = {id(owner) for owner, _ in owners}
             self._checked = {k: v for k, v in self._checked.items() if k in current}
         for edge in itertools.chain(code_res.edges, mentions.edges):
             if _valid(edge, nodes):
                 edges.setdefault(edge.key, edge)
+                self._compare.append(edge.key)
             else:
                 report.resolution["edges_dropped_invalid"] += 1
                 log.debug("dropped invalid edge %s", edge)
@@ -373,7 +386,9 @@ class Pipeline:
         alive = {k: v for k, v in stored_edges.items() if k[0] not in gone_ids and k[2] not in gone_ids} \
             if gone_ids else stored_edges
         new_edges, changed_edges = [], []
-        for key, edge in edges.items():
+        compare = self._compare if self._compare is not None and not gone_ids else edges
+        for key in dict.fromkeys(compare):
+            edge = edges[key]
             known = alive.get(key)
             if known is None:
                 new_edges.append(edge)
