@@ -51,7 +51,7 @@ def collect(root: Path, with_tests: bool) -> list[tuple[str, str, bytes]]:
                 continue
             if len(data) > 2_000_000 or is_minified(data.decode("utf-8", "replace")):
                 continue
-            out.append((path.relative_to(root).as_posix(), lang, data))
+            out.append((path.relative_to(root).as_posix(), language_for(name, data) or lang, data))
     return out
 
 

@@ -27,8 +27,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bench.bench_code import collect
 from ingest.code import parse_code
-from ingest.languages import language_for
 from kg.model import NodeKind
 
 # kg language → (ctags language name, ctags kind → category).
@@ -47,34 +47,40 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
 Key = tuple[str, str, str]
 
 
-def kg_defs(root: Path, lang: str) -> tuple[Counter[Key], int]:
-    """kg's definitions under ``root`` in language ``lang`` (C headers count for C and C++)."""
+def kg_defs(root: Path, lang: str) -> tuple[Counter[Key], set[str]]:
+    """kg's definitions under ``root`` in the files kg reads as ``lang`` (a .h is C or C++ by
+    its text), and those files."""
     out: Counter[Key] = Counter()
-    files = 0
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or language_for(path.name) != lang:
-            continue
-        files += 1
-        rel = path.relative_to(root).as_posix()
-        for node in parse_code("bench", rel, path.read_bytes()).nodes:
+    files = [(rel, data) for rel, file_lang, data in collect(root, with_tests=True) if file_lang == lang]
+    for rel, data in files:
+        for node in parse_code("bench", rel, data).nodes:
             if node.kind in (NodeKind.CLASS, NodeKind.FUNCTION):
-                out[(rel, node.name, "class" if node.kind is NodeKind.CLASS else "function")] += 1
-    return out, files
+                out[(rel, _norm(node.name), "class" if node.kind is NodeKind.CLASS else "function")] += 1
+    return out, {rel for rel, _ in files}
 
 
-def ctags_defs(root: Path, lang: str) -> Counter[Key]:
-    """ctags' definitions under ``root``, for the files kg reads as ``lang``."""
+def ctags_defs(root: Path, lang: str, files: set[str]) -> Counter[Key]:
+    """ctags' definitions in ``files`` (under ``root``), read as ``lang``."""
     ctags_lang, kinds = KINDS[lang]
+    # ctags reads .h as C++; give it the headers kg reads as this language.
+    langmap = {"c": ["--langmap=C:+.h"], "cpp": ["--langmap=C++:+.h"]}.get(lang, [])
     run = subprocess.run(["ctags", "--output-format=json", "--fields=+nK", "-R", f"--languages={ctags_lang}",
-                          "--extras=-q", "-f", "-", "."], cwd=root, capture_output=True, text=True, check=True)
+                          *langmap, "--extras=-q", "-f", "-", "."], cwd=root, capture_output=True, text=True,
+                         check=True)
     out: Counter[Key] = Counter()
     for line in run.stdout.splitlines():
         tag = json.loads(line)
         category = kinds.get(tag.get("kind", ""))
         path = tag.get("path", "").removeprefix("./")
-        if category and language_for(path) == lang:
-            out[(path, tag["name"].split("::")[-1].split(".")[-1], category)] += 1
+        if category and path in files:
+            out[(path, _norm(tag["name"].split("::")[-1].split(".")[-1]), category)] += 1
     return out
+
+
+def _norm(name: str) -> str:
+    """A name both tools spell alike: no spaces (``operator <<``), a macro-made name by its macro
+    (``FN(Store)`` → ``FN``)."""
+    return name.split("(", 1)[0].replace(" ", "") or name.replace(" ", "")
 
 
 def compare(ours: Counter[Key], ref: Counter[Key]) -> dict[str, dict[str, float]]:
@@ -100,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     report: dict[str, object] = {"lang": args.lang, "machine": platform.platform(), "dirs": {}}
     for folder in args.dirs:
-        ours, files = kg_defs(folder, args.lang)
-        ref = ctags_defs(folder, args.lang)
+        ours, paths = kg_defs(folder, args.lang)
+        ref = ctags_defs(folder, args.lang, paths)
+        files = len(paths)
         table = compare(ours, ref)
         only_kg, only_ctags = sorted((ours - ref).elements()), sorted((ref - ours).elements())
         report["dirs"][str(folder)] = {"files": files, "table": table, "only_kg": only_kg, "only_ctags": only_ctags}  # type: ignore[index]
