@@ -215,6 +215,8 @@ class _NoteParser:
                 line, before = line + 1, "\n"
             elif kind in ("text", "code_inline") and link is not None:
                 link[2].append(child.content)
+                if kind == "code_inline":  # [`setIcon`](setIcon): the link's text names code too
+                    self._mention(child.content, line)
             elif kind == "text":
                 for name in mds.tags_in_text(child.content, before):
                     self._inline_tag(name, line)

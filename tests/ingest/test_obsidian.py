@@ -181,7 +181,7 @@ def test_inline_code_names_become_code_mentions(fixtures_dir: Path) -> None:
     pf = fixture_note(fixtures_dir, "Code in Notes.md")
     mentions = {r.target for r in pf.refs if r.kind is EdgeKind.MENTIONS}
     assert mentions == {"PolicyEngine", "Flask.make_response", "utils/retry.py", "retry",
-                        "retry_with_backoff", "Backoff"}
+                        "retry_with_backoff", "Backoff", "PolicyEngine.evaluate"}
     mention = next(r for r in pf.refs if r.kind is EdgeKind.MENTIONS)
     assert mention.props == {"code": True}
     assert mention.src == heading_id(ROOT, "Code in Notes.md", ["Code in Notes", "Mentions"])
