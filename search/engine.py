@@ -32,6 +32,7 @@ from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import Item, SearchIndex, encoder_key
+from search.vectors import ExactIndex, VectorFilter, VectorIndex
 from search.rank import Candidate, QueryFacts, Ranker, features, query_facts
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
 
@@ -161,16 +162,10 @@ class _View:
     """What the Searcher holds in memory for one index generation."""
 
     generation: int
-    ids: list[str]
-    matrix: np.ndarray
+    vectors: VectorIndex  # shared with the index (a sync of this process writes it in place)
     items: dict[str, Item]
-    kinds: np.ndarray  # kind code per matrix row
-    roots: np.ndarray  # root code per matrix row
-    kind_codes: dict[str, int]
-    root_codes: dict[str, int]
     graph: LocalGraph
     encoder: str
-    rows: dict[str, int] = field(default_factory=dict)  # node id → matrix row
     name_stems: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
 
@@ -315,25 +310,24 @@ class Searcher:
 
     def _load(self, generation: int, graph: LocalGraph | None = None,
               items: dict[str, Item] | None = None) -> _View:
-        if self._vectors is not None:
-            (ids, matrix), key = self._vectors, encoder_key(self.encoder)
-        else:
-            ids, matrix, key = self.index.vectors()
         items = self.index.items() if items is None else items
-        if ids and key != encoder_key(self.encoder):
+        vectors: VectorIndex
+        if self._vectors is not None:  # a model being tried: its own vectors, held here
+            ids, matrix = self._vectors
+            vectors = ExactIndex.from_rows(ids, matrix, [(items[i].kind, items[i].root) if i in items else ("", "")
+                                                          for i in ids])
+            key = encoder_key(self.encoder)
+        else:
+            vectors, key = self.index.vector_index()
+        if len(vectors) and key != encoder_key(self.encoder):
             raise SearchError(f"the search index was built with encoder {key} but the query encoder is "
                               f"{encoder_key(self.encoder)}; run `kg index` to re-embed (cached vectors are reused)")
-        if len(ids) != len(items):
+        if len(vectors) != len(items):
             raise SearchError(f"the search index at {self.index.path} is incomplete "
-                              f"({len(ids)} vectors, {len(items)} nodes); run `kg index`")
-        kind_codes = {k.value: n for n, k in enumerate(NodeKind)}
-        root_codes = {r: n for n, r in enumerate(sorted({i.root for i in items.values()}))}
-        kinds = np.array([kind_codes[items[i].kind] for i in ids], dtype=np.int16)
-        roots = np.array([root_codes[items[i].root] for i in ids], dtype=np.int32)
+                              f"({len(vectors)} vectors, {len(items)} nodes); run `kg index`")
         if graph is None:
             graph = LocalGraph.build(self.store, items) if items else LocalGraph()
-        return _View(generation, ids, matrix, items, kinds, roots, kind_codes, root_codes, graph, key,
-                     rows={node_id: n for n, node_id in enumerate(ids)})
+        return _View(generation, vectors, items, graph, key)
 
     # -- the pipeline --------------------------------------------------------------------
 
@@ -372,13 +366,13 @@ class Searcher:
         """
         view = self.refresh()
         terms = query_terms(query)
-        if not view.ids or (not terms and not query.strip()):
+        if not view.items or (not terms and not query.strip()):
             return []
         narrowed = bool(tags or paths or exclude_tests)
-        hits, sims = self._gather(view, query, terms, resolve_kinds(kinds), roots, widen=5 if narrowed else 1)
+        hits, qvec = self._gather(view, query, terms, resolve_kinds(kinds), roots, widen=5 if narrowed else 1)
         ranker = self.ranker()
         if ranker is not None and hits:
-            if not self._learned_scores(view, hits, sims, terms, ranker):
+            if not self._learned_scores(view, hits, qvec, terms, ranker):
                 return []  # no good match
         if narrowed:
             hits = {i: h for i, h in hits.items() if (not tags or view.graph.has_tag(i, tags))
@@ -440,50 +434,43 @@ class Searcher:
         """Every candidate of a query with its ranker features (for learning the ranker)."""
         view = self.refresh()
         terms = query_terms(query)
-        if not view.ids or not terms:
+        if not view.items or not terms:
             return [], []
-        hits, sims = self._gather(view, query, terms, None, None)
-        cands, facts, rows = self._feature_rows(view, hits, sims, terms)
+        hits, qvec = self._gather(view, query, terms, None, None)
+        cands, facts, rows = self._feature_rows(view, hits, qvec, terms)
         return [c.id for c in cands], rows
 
-    def _feature_rows(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+    def _feature_rows(self, view: _View, hits: dict[str, _Hit], qvec: np.ndarray | None,
                       terms: Sequence[str]) -> tuple[list[Candidate], QueryFacts, list[list[float]]]:
         """The candidates of the hits, the query's facts, and each candidate's feature row."""
-        cands = self.candidates(view, hits, sims, terms)
+        cands = self.candidates(view, hits, qvec, terms)
         facts = query_facts(terms, max((c.cosine for c in cands), default=0.0))
         return cands, facts, [features(c, facts, self.config.rrf_k) for c in cands]
 
     def _gather(self, view: _View, query: str, terms: list[str], kinds: list[str] | None,
                 roots: Sequence[str] | None, widen: int = 1) -> tuple[dict[str, _Hit], np.ndarray | None]:
-        """First-stage candidates: BM25 and vector lists fused, then graph expansion."""
+        """First-stage candidates: BM25 and vector lists fused, then graph expansion; and the
+        query's vector (None when vectors are not used)."""
         cfg = self.config
         bm25 = self.index.bm25(fts_query(terms), cfg.bm25_candidates * widen, kinds=kinds,
                                roots=roots, weights=cfg.column_weights) if cfg.use_bm25 else []
         # BM25 reads the index as it is now; a sync running meanwhile may have added nodes this
         # view does not hold yet. The view is the snapshot: they appear once it is refreshed.
-        bm25 = [(node_id, score) for node_id, score in bm25 if node_id in view.rows]
-        sims = view.matrix @ self._embed(query) if cfg.use_vector else None
-        vec = self._vector(view, sims, cfg.vector_candidates * widen, kinds, roots) if sims is not None else []
+        bm25 = [(node_id, score) for node_id, score in bm25 if node_id in view.items]
+        qvec = self._embed(query) if cfg.use_vector else None
+        vec = self._vector(view, qvec, cfg.vector_candidates * widen, kinds, roots) if qvec is not None else []
         hits = self._fuse(view, bm25, vec)
         if cfg.expand and hits:
             self._expand(view, hits, kinds, roots)
-        return hits, sims
+        return hits, qvec
 
-    def _vector(self, view: _View, sims: np.ndarray, limit: int, kinds: list[str] | None,
+    def _vector(self, view: _View, qvec: np.ndarray, limit: int, kinds: list[str] | None,
                 roots: Sequence[str] | None) -> list[tuple[str, float, int]]:
-        mask = None
-        if kinds:
-            mask = np.isin(view.kinds, [view.kind_codes[k] for k in kinds])
-        if roots:
-            rmask = np.isin(view.roots, [view.root_codes[r] for r in roots if r in view.root_codes])
-            mask = rmask if mask is None else mask & rmask
-        if mask is not None:
-            sims = np.where(mask, sims, -np.inf)
-        n = min(limit, len(sims))
-        top = np.argpartition(-sims, n - 1)[:n]
-        top = top[np.argsort(-sims[top], kind="stable")]
-        floor = self.config.min_cosine
-        return [(view.ids[r], float(sims[r]), rank) for rank, r in enumerate(top) if sims[r] >= floor]
+        """The vector list: (id, cosine, rank), nearest first. The index is the live one: a
+        node a sync has added since this view was loaded is left for the next view."""
+        allowed = VectorFilter(kinds, roots) if kinds or roots else None
+        found = view.vectors.search(qvec, limit, allowed, min_score=self.config.min_cosine)
+        return [(node_id, cosine, rank) for rank, (node_id, cosine) in enumerate(found) if node_id in view.items]
 
     def _embed(self, query: str) -> np.ndarray:
         vector = self._query_vectors.get(query)
@@ -542,33 +529,34 @@ class Searcher:
             hit.source = sources.get(node_id)
             hit.score += boost
 
-    def candidates(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+    def candidates(self, view: _View, hits: dict[str, _Hit], qvec: np.ndarray | None,
                    terms: Sequence[str]) -> list[Candidate]:
         """The ranker's evidence for every hit (see search.rank)."""
         wanted = stems(terms)
         top_bm25 = max((h.bm25 or 0.0 for h in hits.values()), default=0.0) or 1.0
-        zero = np.zeros(len(view.ids), dtype=np.float32)
-        cos = sims if sims is not None else zero
+        around_hits = {h: view.graph.adj.get(h, ()) for h in hits}
+        needed = set(hits).union(*({s.other for s in steps} for steps in around_hits.values()))
+        cos = view.vectors.cosines(qvec, needed) if qvec is not None else {}
         lexical = {i: (h.bm25 or 0.0) / top_bm25 for i, h in hits.items() if h.bm25}
         out = []
         for hit in hits.values():
             item = view.items[hit.id]
             names, path = self._name_stems(view, item)
-            steps = view.graph.adj.get(hit.id, ())
-            nbrs = [view.rows[s.other] for s in steps if s.other in view.rows]
-            kids = [view.rows[s.other] for s in steps if s.out and s.kind.value == "CONTAINS" and s.other in view.rows]
+            steps = around_hits[hit.id]
+            nbrs = [cos[s.other] for s in steps if s.other in cos]
+            kids = [cos[s.other] for s in steps if s.out and s.kind.value == "CONTAINS" and s.other in cos]
             parent = view.graph.parent.get(hit.id)
             around = [lexical.get(s.other, 0.0) for s in steps]
             inside = [lexical.get(s.other, 0.0) for s in steps if s.out and s.kind.value == "CONTAINS"]
             out.append(Candidate(
                 id=hit.id, kind=item.kind, path=item.path, bm25_rank=hit.bm25_rank,
                 bm25=(hit.bm25 or 0.0) / top_bm25, vec_rank=hit.vec_rank,
-                cosine=float(cos[view.rows[hit.id]]), expansion=hit.expansion,
+                cosine=cos.get(hit.id, 0.0), expansion=hit.expansion,
                 name_match=len(wanted & names) / len(wanted) if wanted else 0.0,
                 path_match=len(wanted & path) / len(wanted) if wanted else 0.0,
-                neighbour_cos=float(cos[nbrs].max()) if nbrs else 0.0,
-                parent_cos=float(cos[view.rows[parent]]) if parent in view.rows else 0.0,
-                child_cos=float(cos[kids].max()) if kids else 0.0,
+                neighbour_cos=max(nbrs, default=0.0),
+                parent_cos=cos.get(parent, 0.0) if parent else 0.0,
+                child_cos=max(kids, default=0.0),
                 neighbour_bm25=max(around, default=0.0), parent_bm25=lexical.get(parent or "", 0.0),
                 child_bm25=max(inside, default=0.0), text_chars=item.chars))
         return out
@@ -581,10 +569,10 @@ class Searcher:
             view.name_stems[item.id] = found
         return found
 
-    def _learned_scores(self, view: _View, hits: dict[str, _Hit], sims: np.ndarray | None,
+    def _learned_scores(self, view: _View, hits: dict[str, _Hit], qvec: np.ndarray | None,
                         terms: Sequence[str], ranker: Ranker) -> bool:
         """Score every hit with the ranker (a 0..1 score); False when nothing is a good match."""
-        cands, facts, rows = self._feature_rows(view, hits, sims, terms)
+        cands, facts, rows = self._feature_rows(view, hits, qvec, terms)
         if facts.top_cosine < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
             return False
         raw = ranker.score(rows)

@@ -6,19 +6,23 @@ One folder (``<db>/search``) holds:
                    ``fts`` (FTS5 over code-aware tokens: name, path and body columns, so the
                    name can weigh more than the body), ``emb_cache`` (vectors by content hash
                    of the embedded text and encoder name@version) and ``meta``.
-``vectors.npy``    float32 matrix, one unit-length row per node.
-``vectors.json``   which node each row is, the hash of the text it embeds, and the encoder.
+``vectors.npy``    the vector index's float32 matrix, one unit-length row per node, with
+                   spare rows; ``vectors`` (in ``index.sqlite``) says which node each row is
+                   and the hash of the text it embeds, ``meta`` the encoder.
 
 ``SearchIndex.sync`` makes the index equal to the store's searchable nodes by comparing
 node hashes: only new or changed nodes are re-tokenized, and only texts without a cached
 vector for the current encoder are embedded — so a re-ingest embeds what changed, a new
-model embeds everything once, and switching back to an earlier model is free.
+model embeds everything once, and switching back to an earlier model is free. The vectors
+live in a ``search.vectors.ExactIndex`` that a sync upserts into and deletes from: an edit
+writes its own rows (in memory and in ``vectors.npy``), never the whole matrix; searchers of
+the same process share it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import threading
 import os
 import sqlite3
 import time
@@ -35,6 +39,7 @@ from kg.errors import SearchError
 from kg.model import SEARCHABLE_KINDS, Node, NodeKind, content_hash
 from kg.store.base import GraphStore
 from search.tokenize import code_tokens
+from search.vectors import ExactIndex
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ CREATE TABLE IF NOT EXISTS items (
     line INTEGER, text TEXT, text_hash TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     name, path, body, kind UNINDEXED, root UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS vectors (
+    id TEXT PRIMARY KEY, row INTEGER NOT NULL, text_hash TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS emb_cache (
     encoder TEXT NOT NULL, text_hash TEXT NOT NULL, vec BLOB NOT NULL,
     PRIMARY KEY (encoder, text_hash)) WITHOUT ROWID;
@@ -161,6 +168,12 @@ class SearchIndex:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._vectors: ExactIndex | None = None  # loaded on first use
+        self._vector_key = ""  # the encoder of those vectors
+        self._vector_hashes: dict[str, str] = {}  # node id → hash of the text its vector embeds
+        self._vector_generation = -1  # the index generation they are of
+        self._saved_layout = -1  # the vector index layout vectors.npy holds (-1: none)
+        self._vector_lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> SearchIndex:
@@ -237,18 +250,31 @@ class SearchIndex:
         return out
 
     def vectors(self) -> tuple[list[str], np.ndarray, str]:
-        """(ids, matrix, encoder key) as last written; an empty matrix before the first sync."""
-        state = self._read_state()
-        if not state["ids"]:
-            return [], np.zeros((0, 0), dtype=np.float32), state["encoder"]
+        """(ids, matrix, encoder key) of the vector index, a copy; empty before the first sync."""
+        index, key = self.vector_index()
+        if not len(index):
+            return [], np.zeros((0, 0), dtype=np.float32), key
+        ids, matrix = index.snapshot()
+        return ids, matrix, key
+
+    def vector_index(self) -> tuple[ExactIndex, str]:
+        """The live vector index and its encoder key, as of the last sync (read again from
+        disk when another process has synced since).
+
+        Raises:
+            SearchError: ``vectors.npy`` is unreadable or shorter than its rows say.
+        """
+        if self._vectors is not None and not self._vector_lock.acquire(blocking=False):
+            return self._vectors, self._vector_key  # a sync is writing it: search what is there
+        if self._vectors is None:
+            self._vector_lock.acquire()
         try:
-            matrix = np.load(self.path / "vectors.npy", mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise SearchError(f"{self.path / 'vectors.npy'} is unreadable ({exc}); run `kg index`") from exc
-        if matrix.shape[0] != len(state["ids"]):
-            raise SearchError(f"{self.path}: vectors.npy has {matrix.shape[0]} rows for "
-                              f"{len(state['ids'])} ids; run `kg index` to repair it")
-        return state["ids"], np.array(matrix), state["encoder"]  # a copy: a later sync may write rows in place
+            if self._vectors is None or self._vector_generation != self.generation:
+                self._load_vectors()
+            assert self._vectors is not None
+            return self._vectors, self._vector_key
+        finally:
+            self._vector_lock.release()
 
     def bm25(self, terms_query: str, limit: int, *, kinds: Sequence[str] | None = None,
              roots: Sequence[str] | None = None,
@@ -298,11 +324,19 @@ class SearchIndex:
         """
         started = time.perf_counter()
         report = SyncReport(encoder=encoder_key(encoder))
-        state = self._read_state()
-        if only is None or state["encoder"] != report.encoder:
+        try:
+            held = self.vector_index()[1]
+        except SearchError as exc:  # rebuilt below, from the embedding cache
+            log.warning("%s; the vectors are rebuilt", exc)
+            self._vectors, self._vector_key, self._vector_hashes, self._saved_layout = ExactIndex(0), "", {}, -1
+            self._vector_generation, held = self.generation, ""
+        full = only is None or held != report.encoder
+        ids: list[str] = []
+        if full:
             nodes = {n.id: n for n in store.iter_nodes(list(SEARCHABLE_KINDS))}
             known = dict(self._conn.execute("SELECT id, hash FROM items"))
         else:
+            assert only is not None
             ids = sorted(only)
             nodes = {i: n for i, n in store.get_nodes(ids).items() if n.kind in SEARCHABLE_KINDS}
             known = {}
@@ -319,11 +353,14 @@ class SearchIndex:
         with self._tx() as conn:
             self._delete(conn, removed + [n.id for n in fresh if n.id in known])
             self._insert(conn, fresh)
-        vectors_changed = self._sync_vectors(encoder, nodes, report, progress, state)
-        if removed or fresh or vectors_changed:
-            with self._tx() as conn:
-                conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
-                             "DO UPDATE SET value = excluded.value", (str(self.generation + 1),))
+        with self._vector_lock:
+            vectors_changed = self._sync_vectors(encoder, nodes, report, progress, None if full else ids)
+            if removed or fresh or vectors_changed:
+                generation = self.generation + 1
+                with self._tx() as conn:
+                    conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
+                                 "DO UPDATE SET value = excluded.value", (str(generation),))
+                self._vector_generation = generation
         report.seconds = time.perf_counter() - started
         log.info("search index synced: %s", report.as_dict())
         return report
@@ -351,40 +388,108 @@ class SearchIndex:
 
     # -- vectors -------------------------------------------------------------------------
 
-    def _read_state(self) -> dict[str, Any]:
-        file = self.path / "vectors.json"
-        if not file.exists():
-            return {"encoder": "", "ids": [], "text_hashes": []}
+    def _load_vectors(self) -> None:
+        """Read the vector index from disk (an empty one when there is none or it is unusable:
+        the next sync rebuilds it from the embedding cache)."""
+        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_encoder', 'generation')"))
+        rows = self._conn.execute("SELECT vectors.id, vectors.row, vectors.text_hash, items.kind, items.root FROM vectors "
+                                  "LEFT JOIN items ON items.id = vectors.id").fetchall()
+        self._vector_generation = int(meta.get("generation") or 0)
+        self._vector_key, self._vector_hashes, self._saved_layout = "", {}, -1
+        self._vectors = ExactIndex(0)
+        if not rows:
+            return
         try:
-            return json.loads(file.read_text())
+            matrix = np.load(self.path / "vectors.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
-            log.warning("%s is unreadable (%s); vectors will be rebuilt from the cache", file, exc)
-            return {"encoder": "", "ids": [], "text_hashes": []}
+            raise SearchError(f"{self.path / 'vectors.npy'} is unreadable ({exc}); run `kg index`") from exc
+        used = max(r[1] for r in rows) + 1
+        if matrix.ndim != 2 or matrix.shape[0] < used:
+            raise SearchError(f"{self.path}: vectors.npy has {matrix.shape[0]} rows where row {used - 1} "
+                              "is in use; run `kg index` to repair it")
+        ids: list[str | None] = [None] * used
+        labels: list[tuple[str, str] | None] = [None] * used
+        for node_id, row, text_hash, kind, root in rows:
+            if kind is not None:  # a node no longer indexed: the next sync deletes its row
+                ids[row], labels[row] = node_id, (kind, root or "")
+                self._vector_hashes[node_id] = text_hash
+        self._vectors = ExactIndex.restore(matrix, ids, labels)
+        self._vector_key = meta.get("vectors_encoder", "")
+        self._saved_layout = self._vectors.layout
 
     def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
-                      progress: bool, state: dict[str, Any]) -> bool:
+                      progress: bool, only: Collection[str] | None) -> bool:
+        """Upsert the vectors whose text changed and delete those of nodes gone; ``only``: the
+        ids that may have changed (None: look at every indexed node)."""
         key = encoder_key(encoder)
-        wanted = dict(self._conn.execute("SELECT id, text_hash FROM items ORDER BY rid"))
-        old_rows: dict[str, int] = {}
-        if state["encoder"] == key and state["ids"] and self._matrix_rows() == len(state["ids"]):
-            old_rows = {i: r for r, (i, h) in enumerate(zip(state["ids"], state["text_hashes"]))
-                        if wanted.get(i) == h}
-        if len(old_rows) == len(wanted) == len(state["ids"]):
-            report.kept = len(old_rows)
+        index, held = self.vector_index()
+        if held != key:  # another encoder: its vectors are a new index (from the cache where it can)
+            index, only = ExactIndex(0), None
+            self._vectors, self._vector_key, self._vector_hashes, self._saved_layout = index, key, {}, -1
+        hashes = self._vector_hashes
+        if only is None:
+            wanted = {r[0]: r[1:] for r in self._conn.execute("SELECT id, text_hash, kind, root FROM items")}
+            gone = [i for i in hashes if i not in wanted]
+        else:
+            wanted = {}
+            ids = sorted(only)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                wanted.update((r[0], r[1:]) for r in self._conn.execute(
+                    f"SELECT id, text_hash, kind, root FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+            gone = [i for i in ids if i not in wanted and i in hashes]
+        stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
+        report.kept = len(hashes) - len(gone) - sum(1 for i in stale if i in hashes)
+        if not stale and not gone:
             return False
-        missing = {wanted[i] for i in wanted if i not in old_rows}
-        found = self._cached(key, sorted(missing))
-        report.from_cache = sum(1 for i in wanted if i not in old_rows and wanted[i] in found)
-        texts = {}
-        for node_id, text_hash in wanted.items():
-            if node_id not in old_rows and text_hash not in found and text_hash not in texts:
-                texts[text_hash] = embed_text(nodes[node_id])
+        found = self._cached(key, sorted({w[0] for w in stale.values()}))
+        report.from_cache = sum(1 for w in stale.values() if w[0] in found)
+        texts = {w[0]: embed_text(nodes[i]) for i, w in stale.items() if w[0] not in found}
+        report.embedded = len(texts)
         found.update(self._embed(encoder, key, texts, progress))
-        report.embedded, report.kept = len(texts), len(old_rows)
-        # The dimension from a vector at hand: asking the encoder would load its model.
-        dim = next(iter(found.values())).shape[0] if found else int(state.get("dim") or 0) or encoder.dim
-        self._write_matrix(key, wanted, old_rows, found, dim, state["ids"])
+        order = sorted(stale)
+        index.delete(gone)
+        if order:
+            index.upsert(order, np.stack([found[stale[i][0]] for i in order]),
+                         [(stale[i][1], stale[i][2] or "") for i in order])
+        for node_id in gone:
+            hashes.pop(node_id, None)
+        hashes.update((i, stale[i][0]) for i in order)
+        self._save_vectors(index, key, order, gone)
         return True
+
+    def _save_vectors(self, index: ExactIndex, key: str, changed: list[str], gone: list[str]) -> None:
+        """Write what a sync changed: its rows of ``vectors.npy`` in place, or the whole file
+        when the rows were renumbered (the index grew) or there was none. The file is written
+        before the rows that point into it; a crash in between leaves rows whose hash is stale
+        or missing, which the next sync writes again."""
+        file = self.path / "vectors.npy"
+        matrix, ids, n = index.raw()
+        try:
+            if index.layout != self._saved_layout or not file.exists():
+                with self._tx() as conn:  # no row may point into a file being replaced
+                    conn.execute("DELETE FROM vectors")
+                tmp = self.path / "vectors.tmp.npy"
+                np.save(tmp, matrix)
+                os.replace(tmp, file)
+                rows = [(i, r, self._vector_hashes[i]) for r, i in enumerate(ids[:n]) if i is not None]
+                self._saved_layout = index.layout
+            else:
+                on_disk = np.load(file, mmap_mode="r+")
+                for row in sorted(index.dirty):
+                    on_disk[row] = matrix[row]
+                on_disk.flush()
+                del on_disk
+                rows = [(i, index.row_of(i), self._vector_hashes[i]) for i in changed]
+        except OSError as exc:
+            raise SearchError(f"cannot write {file}: {exc}") from exc
+        with self._tx() as conn:
+            conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            conn.execute("INSERT INTO meta VALUES ('vectors_encoder', ?) ON CONFLICT(key) "
+                         "DO UPDATE SET value = excluded.value", (key,))
+        index.clean()
+        (self.path / "vectors.json").unlink(missing_ok=True)  # the layout before the vectors table
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
                     progress: bool = False) -> tuple[list[str], np.ndarray]:
@@ -416,12 +521,6 @@ class SearchIndex:
         ids = list(wanted)
         matrix = np.stack([found[wanted[i]] for i in ids]) if ids else np.zeros((0, encoder.dim))
         return ids, np.ascontiguousarray(matrix, dtype=np.float32)
-
-    def _matrix_rows(self) -> int:
-        try:
-            return int(np.load(self.path / "vectors.npy", mmap_mode="r").shape[0])
-        except (OSError, ValueError):
-            return -1
 
     def _cached(self, key: str, hashes: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
@@ -455,41 +554,6 @@ class SearchIndex:
         if bar is not None:
             bar.close()
         return out
-
-    def _write_matrix(self, key: str, wanted: dict[str, str], old_rows: dict[str, int],
-                      found: dict[str, np.ndarray], dim: int, state_ids: Sequence[str] = ()) -> None:
-        # Rows keep their place (a changed node is re-inserted in ``items`` but keeps its row),
-        # new nodes come last: with the same nodes, only the changed rows need writing.
-        kept = [i for i in state_ids if i in wanted]
-        placed = set(kept)
-        ids = kept + [i for i in wanted if i not in placed]
-        if old_rows and ids == list(state_ids) and self._matrix_rows() == len(ids):
-            # The same nodes in the same order: only the changed rows are written, in place.
-            # The hashes are written after the rows, so a crash between leaves them marked stale.
-            matrix = np.load(self.path / "vectors.npy", mmap_mode="r+")
-            for row, node_id in enumerate(ids):
-                if node_id not in old_rows:
-                    matrix[row] = found[wanted[node_id]]
-            matrix.flush()
-            del matrix
-            self._write_state({"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]})
-            return
-        matrix = np.zeros((len(ids), dim), dtype=np.float32)
-        old = np.load(self.path / "vectors.npy", mmap_mode="r") if old_rows else None
-        for row, node_id in enumerate(ids):
-            if node_id in old_rows and old is not None:
-                matrix[row] = old[old_rows[node_id]]
-            else:
-                matrix[row] = found[wanted[node_id]]
-        del old
-        tmp = self.path / "vectors.tmp.npy"
-        np.save(tmp, matrix)
-        os.replace(tmp, self.path / "vectors.npy")
-        self._write_state({"encoder": key, "dim": dim, "ids": ids, "text_hashes": [wanted[i] for i in ids]})
-
-    def _write_state(self, state: dict[str, Any]) -> None:
-        (self.path / "vectors.tmp.json").write_text(json.dumps(state))
-        os.replace(self.path / "vectors.tmp.json", self.path / "vectors.json")
 
 
 def _bar(total: int, desc: str) -> Any:

@@ -12,6 +12,7 @@ import pytest
 from app.workspace import Workspace
 from kg.settings import Settings
 from search.expand import LocalGraph
+from search.index import SearchIndex
 from tests.support.encoders import tiny_encoder
 
 FIXTURE_VAULT = Path(__file__).parents[1] / "fixtures" / "vault"
@@ -50,8 +51,10 @@ def test_edits_patch_the_searcher_and_it_matches_a_fresh_one(owner: Any) -> None
     assert "note:vault/Quokka.md" in view.items and "note:vault/Glossary.md" not in view.items
     assert _adjacency(view.graph) == _adjacency(LocalGraph.build(ws.store(), view.items))
     assert view.items == ws.index().items()
+    assert view.vectors is ws.index().vector_index()[0]  # shared with the index, not copied
     ids, matrix, _ = ws.index().vectors()
-    assert view.ids == ids and (view.matrix == matrix).all()
+    on_disk = SearchIndex.open(ws.index().path).vectors()  # what another process reads
+    assert dict(zip(ids, matrix.tolist())) == dict(zip(on_disk[0], on_disk[1].tolist()))
     assert searcher.search("quokka")[0].id.startswith(("note:vault/Quokka.md", "heading:vault/Quokka.md"))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from kg.errors import SearchError
 from kg.model import NodeKind, def_id, note_id
 from kg.store.ladybug import LadybugStore
 from search.index import SearchIndex, embed_text
@@ -60,11 +62,35 @@ def test_switching_encoders_embeds_once_and_switching_back_is_free(
 
 
 def test_lost_vector_files_are_rebuilt_from_the_cache(index: SearchIndex, store: LadybugStore) -> None:
-    (index.path / "vectors.json").unlink()
+    (index.path / "vectors.npy").unlink()
+    again = SearchIndex.open(index.path)  # as the next process finds it
+    with pytest.raises(SearchError, match="vectors.npy"):
+        again.vectors()
     fresh = tiny_encoder()
-    report = index.sync(store, fresh)
+    report = again.sync(store, fresh)
     assert report.from_cache == SEARCHABLE and fresh.texts_encoded == 0
-    assert index.vectors()[1].shape[0] == SEARCHABLE
+    assert again.vectors()[1].shape[0] == SEARCHABLE
+    assert SearchIndex.open(index.path).vectors()[0] == again.vectors()[0]
+
+
+def test_an_edit_writes_its_rows_in_place_and_another_process_sees_them(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
+    file = index.path / "vectors.npy"
+    before = file.stat().st_ino
+    reader = SearchIndex.open(index.path)  # another process, searching
+    old_ids, old_matrix, _ = reader.vectors()
+    jitter = next(n for n in sample_nodes() if n.id == note_id("vault", "Jitter.md"))
+    jitter.text, jitter.hash = "Jitter\nAdd random noise to retry delays.", ""
+    jitter.__post_init__()
+    store.upsert_nodes([jitter])
+    report = index.sync(store, encoder, only=[jitter.id])
+    assert (report.changed, report.embedded, report.kept) == (1, 1, SEARCHABLE - 1)
+    assert file.stat().st_ino == before  # the matrix file was written in place, not replaced
+    ids, matrix, _ = reader.vectors()  # the reader notices the new generation and reads again
+    assert ids == old_ids
+    changed = [ids[r] for r in np.flatnonzero((matrix != old_matrix).any(axis=1))]
+    assert changed == [jitter.id]
+    assert np.allclose(matrix[ids.index(jitter.id)], encoder.encode([embed_text(jitter)])[0])
 
 
 def test_sync_changes_the_generation_only_when_something_changed(

@@ -35,7 +35,7 @@ def test_another_encoders_vectors_leave_the_index_alone_and_are_cached(store: La
     before = index.vectors()
     other = HashingEncoder(dim=32, name="other", version="7")
     ids, matrix = index.vectors_for(other, store)
-    assert ids == before[0] and matrix.shape == (len(ids), 32)
+    assert sorted(ids) == sorted(before[0]) and matrix.shape == (len(ids), 32)
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
     assert index.vectors()[2] == encoder_key(encoder)  # the index still serves its own encoder
     calls = other.calls
