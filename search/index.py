@@ -21,6 +21,7 @@ the same process share it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import os
@@ -394,6 +395,8 @@ class SearchIndex:
         meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_encoder', 'generation')"))
         rows = self._conn.execute("SELECT vectors.id, vectors.row, vectors.text_hash, items.kind, items.root FROM vectors "
                                   "LEFT JOIN items ON items.id = vectors.id").fetchall()
+        if not rows:  # an index written before the vectors table: its row map is vectors.json
+            rows, meta["vectors_encoder"] = self._legacy_rows()
         self._vector_generation = int(meta.get("generation") or 0)
         self._vector_key, self._vector_hashes, self._saved_layout = "", {}, -1
         self._vectors = ExactIndex(0)
@@ -415,7 +418,20 @@ class SearchIndex:
                 self._vector_hashes[node_id] = text_hash
         self._vectors = ExactIndex.restore(matrix, ids, labels)
         self._vector_key = meta.get("vectors_encoder", "")
-        self._saved_layout = self._vectors.layout
+        legacy = (self.path / "vectors.json").exists()
+        self._saved_layout = -1 if legacy else self._vectors.layout
+
+    def _legacy_rows(self) -> tuple[list[tuple[str, int, str, str | None, str | None]], str]:
+        """The row map of ``vectors.json`` (kg's first layout) in the ``vectors`` table's shape,
+        and its encoder; the next sync writes the new layout and removes the file."""
+        try:
+            state = json.loads((self.path / "vectors.json").read_text())
+            ids, hashes = list(state["ids"]), list(state["text_hashes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return [], ""
+        items = {r[0]: r[1:] for r in self._conn.execute("SELECT id, kind, root FROM items")}
+        return [(i, row, h, *items.get(i, (None, None))) for row, (i, h) in enumerate(zip(ids, hashes))], \
+            str(state.get("encoder", ""))
 
     def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
                       progress: bool, only: Collection[str] | None) -> bool:
@@ -441,6 +457,8 @@ class SearchIndex:
         stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
         report.kept = len(hashes) - len(gone) - sum(1 for i in stale if i in hashes)
         if not stale and not gone:
+            if self._saved_layout != index.layout and len(index):  # the first layout: written anew
+                self._save_vectors(index, key, [], [])
             return False
         found = self._cached(key, sorted({w[0] for w in stale.values()}))
         report.from_cache = sum(1 for w in stale.values() if w[0] in found)

@@ -116,3 +116,23 @@ def test_bm25_filters_by_kind_and_root(index: SearchIndex) -> None:
     assert len(notes) < len(everything) and notes[0][0] == note_id("vault", "Jitter.md")
     assert all(h[0].startswith("note:") for h in notes)
     assert index.bm25(fts_query(["jitter"]), 10, roots=["nowhere"]) == []
+
+
+def test_an_index_of_the_first_layout_is_read_and_converted_on_the_next_sync(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
+    import json
+    import sqlite3
+
+    ids, matrix, key = index.vectors()
+    hashes = dict(sqlite3.connect(index.path / "index.sqlite").execute("SELECT id, text_hash FROM items"))
+    np.save(index.path / "vectors.npy", matrix[::-1])  # the first layout: one row per id, a JSON row map
+    (index.path / "vectors.json").write_text(json.dumps({"encoder": key, "ids": ids[::-1],
+                                                          "text_hashes": [hashes[i] for i in ids[::-1]]}))
+    with sqlite3.connect(index.path / "index.sqlite") as conn:
+        conn.execute("DELETE FROM vectors")
+    old = SearchIndex.open(index.path)
+    again_ids, again, again_key = old.vectors()
+    assert again_key == key and dict(zip(again_ids, again.tolist())) == dict(zip(ids, matrix.tolist()))
+    assert old.sync(store, encoder).embedded == 0
+    assert not (index.path / "vectors.json").exists()
+    assert dict(zip(*SearchIndex.open(index.path).vectors()[:2])).keys() == set(ids)
