@@ -35,10 +35,14 @@ class Found:
     """A file to consider: ``kind`` is 'note', 'code' or 'attachment'."""
 
     path: str  # relative to the root, forward slashes
-    abs_path: Path
+    where: str  # the file's own path as the walk found it (a Path only when it is read: see abs_path)
     kind: str
     size: int
     mtime_ns: int
+
+    @property
+    def abs_path(self) -> Path:
+        return Path(self.where)
 
 
 @dataclass
@@ -247,5 +251,4 @@ def _add_file(entry: os.DirEntry[str], rel: str, max_bytes: int, out: Discovery)
     if kind != "attachment" and st.st_size > max_bytes:
         out.skipped.append((rel, f"too large ({st.st_size:,} bytes > {max_bytes:,})"))
         return
-    out.files.append(Found(path=rel, abs_path=Path(entry.path), kind=kind, size=st.st_size,
-                           mtime_ns=st.st_mtime_ns))
+    out.files.append(Found(path=rel, where=entry.path, kind=kind, size=st.st_size, mtime_ns=st.st_mtime_ns))

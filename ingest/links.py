@@ -480,6 +480,8 @@ class LinkCache:
 
     def __init__(self) -> None:
         self.by_file: dict[tuple[str, str], LinkResolution] = {}
+        self.stats: collections.Counter[str] = collections.Counter()  # summed over by_file
+        self.warned: dict[tuple[str, str], list[str]] = {}  # the parts with warnings
         self.provides: dict[tuple[str, str], set[str]] = {}
         self.wants: dict[tuple[str, str], set[str]] = {}
         self.wanters: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
@@ -525,15 +527,21 @@ class LinkCache:
             self._forget(key)
             if pf.kind != "note":
                 continue
-            self.by_file[key] = resolve_links([pf], index)
+            part = self.by_file[key] = resolve_links([pf], index)
+            self.stats.update(part.stats)
+            if part.warnings:
+                self.warned[key] = part.warnings
             self.wants[key] = set().union(*(wanted_keys(r) for r in pf.refs if r.kind in _LINK_KINDS))
             for want in self.wants[key]:
                 self.wanters[want].add(key)
         self.ready = True
-        return self._merged(), len([k for k in dirty if k in self.by_file])
+        return self._summary(), len([k for k in dirty if k in self.by_file])
 
     def _forget(self, key: tuple[str, str]) -> None:
-        self.by_file.pop(key, None)
+        part = self.by_file.pop(key, None)
+        if part is not None:
+            self.stats.subtract(part.stats)
+            self.warned.pop(key, None)
         for want in self.wants.pop(key, set()):
             holders = self.wanters.get(want)
             if holders is not None:
@@ -541,17 +549,11 @@ class LinkCache:
                 if not holders:
                     del self.wanters[want]
 
-    def _merged(self) -> LinkResolution:
-        out = LinkResolution()
-        nodes: dict[str, Node] = {}
-        for key in sorted(self.by_file):
-            part = self.by_file[key]
-            out.edges.extend(part.edges)
-            for node in part.nodes:
-                nodes.setdefault(node.id, node)
-            out.stats.update(part.stats)
-            out.warnings.extend(part.warnings)
-        out.nodes = list(nodes.values())
+    def _summary(self) -> LinkResolution:
+        """The counts and warnings of every note's resolution (the edges and nodes are the
+        parts' own, in ``by_file``)."""
+        out = LinkResolution(stats=+self.stats)
         for key in ("links", "embeds", "resolved", "unresolved", "ambiguous", "missing_subpath"):
             out.stats.setdefault(key, 0)
+        out.warnings = [w for key in sorted(self.warned) for w in self.warned[key]]
         return out

@@ -15,12 +15,12 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from operator import attrgetter
 from pathlib import Path
 
+from ingest.assembly import Assembly, valid_edge
 from ingest.discover import Found, discover, outside_root
 from ingest.links import LinkCache
 from ingest.report import IngestReport
@@ -28,7 +28,7 @@ from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
 from ingest.version import parser_version
 from kg.errors import IngestError
-from kg.model import Edge, Node, NodeKind, check_pair, content_hash
+from kg.model import Edge, Node, NodeKind, content_hash
 from kg.settings import Settings
 from kg.store.base import GraphStore
 
@@ -79,15 +79,17 @@ class Pipeline:
         self._links = LinkCache()
         self._mirror: tuple[dict[str, tuple[str, str]], dict[tuple[str, str, str], tuple[str, str, str]]] | None = None
         self._touched: dict[tuple[str, str], ParsedFile | None] = {}  # changed file → its version before
-        # A parsed file's own edges join its own nodes only, and a note's link resolution is
-        # redone whenever a file it links to changes: so whether their edges are valid is
-        # checked once per version of each (by identity), not on every ingest.
-        self._checked: dict[int, tuple[object, list[Edge], int]] = {}
-        # The owners (by identity) whose edges the last successful write compared: unchanged
-        # since, their edges are in the mirror as they are, and need no comparing again.
-        self._written: dict[int, object] = {}  # held, so that no new owner can take a written one's id
-        self._owners: dict[int, object] = {}  # this run's owners, written once the write succeeds
+        # The nodes and valid edges of every parsed file and of each note's link resolution,
+        # patched by the owners that changed (see ingest.assembly). Unchanged owners' edges
+        # were compared with the mirror by the last successful write: only the edges new
+        # owners bring (and those resolution makes afresh) are compared again.
+        self._assembly = Assembly()
         self._compare: list[tuple[str, str, str]] | None = None
+        # The nodes resolution made last time that no owner gives (external modules,
+        # unresolved calls), by id → hash: with the assembly's touched ids, the nodes that can
+        # differ from the mirror (None: compare them all).
+        self._extras: dict[str, str] | None = None
+        self._maybe_changed: set[str] | None = None
         self.resident = resident
 
     def close(self) -> None:
@@ -135,8 +137,8 @@ class Pipeline:
 
     def _forget(self) -> None:
         self._parsed, self._mirror, self._links = None, None, LinkCache()
-        self._checked.clear()
-        self._written.clear()
+        self._assembly = Assembly()
+        self._compare = self._extras = self._maybe_changed = None
         self._touched.clear()
 
     def _refresh(self, report: IngestReport) -> IngestReport:
@@ -148,7 +150,7 @@ class Pipeline:
             self._links = LinkCache()
         parsed = [self._parsed[key] for key in sorted(self._parsed)]
         resolved = IngestReport()
-        nodes, edges = self._resolve(parsed, resolved)
+        nodes, edges, edge_kinds, extra_kinds = self._resolve(parsed, resolved)
         # Kept, so that a run where nothing changed reports the same links and warnings
         # (but not how many notes this run resolved: that one is its own).
         kept = {k: v for k, v in resolved.resolution.items() if k != "notes_resolved"}
@@ -157,9 +159,7 @@ class Pipeline:
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings
         self._write(nodes, edges, report)
-        self._written, self._owners = self._owners, {}
-        report.nodes = Counter({k.value: n for k, n in Counter(map(_KIND, nodes.values())).items()})
-        report.edges = Counter(key[1] for key in edges)
+        report.nodes, report.edges = +(self._assembly.node_kinds + extra_kinds), +edge_kinds
         return report
 
     # -- scanning and parsing ------------------------------------------------------------
@@ -314,17 +314,15 @@ class Pipeline:
 
     # -- resolution ------------------------------------------------------------------------
 
-    def _resolve(self, parsed: list[ParsedFile], report: IngestReport) -> tuple[dict[str, Node], dict[tuple[str, str, str], Edge]]:
+    def _resolve(self, parsed: list[ParsedFile], report: IngestReport) \
+            -> tuple[dict[str, Node], dict[tuple[str, str, str], Edge], Counter[str], Counter[str]]:
+        """Every node and valid edge, the edges' counts by kind, and the counts by kind of the
+        nodes no owner gives."""
         from ingest.code_resolve import resolve_code
         from ingest.mentions import resolve_mentions
 
         self.progress("resolve", 0, 3)
         roots = self.state.roots()
-        nodes: dict[str, Node] = {}
-        edges: dict[tuple[str, str, str], Edge] = {}
-        for pf in parsed:
-            _add_nodes(nodes, pf.nodes)
-        notes = [pf for pf in parsed if pf.kind == "note"]
         code = [pf for pf in parsed if pf.kind == "code"]
         assert self._parsed is not None
         links, resolved_notes = self._links.update(self._parsed, self._touched, self.state.paths_by_root, roots)
@@ -336,40 +334,29 @@ class Pipeline:
         mentions = resolve_mentions(parsed)
         self.progress("resolve", 3, 3)
         for res in (links, code_res, mentions):
-            _add_nodes(nodes, getattr(res, "nodes", []))
             report.resolution.update(res.stats)
             report.warnings += res.warnings
-        owners: list[tuple[object, list[Edge]]] = [(pf, pf.edges) for pf in parsed]
-        owners += [(part, part.edges) for _, part in sorted(self._links.by_file.items())]
-        self._compare = []
-        for owner, group in owners:
-            valid = self._valid_edges(owner, group, nodes, report)
-            for edge in valid:
-                edges.setdefault(edge.key, edge)
-            if self._written.get(id(owner)) is not owner:
-                self._compare += [e.key for e in valid]
-        self._owners = {id(owner): owner for owner, _ in owners}
-        if len(self._checked) > len(owners):  # versions that changed or went away
-            current = {id(owner) for owner, _ in owners}
-            self._checked = {k: v for k, v in self._checked.items() if k in current}
+        owners: list[tuple[object, list[Node], list[Edge]]] = [(pf, pf.nodes, pf.edges) for pf in parsed]
+        owners += [(part, part.nodes, part.edges) for _, part in sorted(self._links.by_file.items())]
+        first = self._compare is None
+        nodes, self._compare = self._assembly.update(owners, code_res.nodes)
+        extras = {n.id: n for n in code_res.nodes if n.id not in self._assembly.nodes}
+        extra_kinds = Counter(n.kind.value for n in extras.values())
+        hashes = {i: n.hash for i, n in extras.items()}
+        self._maybe_changed = None if first or self._extras is None else \
+            self._assembly.touched | {i for i in hashes.keys() | self._extras.keys() if hashes.get(i) != self._extras.get(i)}
+        self._extras = hashes
+        report.resolution["edges_dropped_invalid"] += self._assembly.dropped
+        edges = dict(self._assembly.edges)
+        edge_kinds = Counter(self._assembly.edge_kinds)
         for edge in itertools.chain(code_res.edges, mentions.edges):
-            if _valid(edge, nodes):
-                edges.setdefault(edge.key, edge)
-                self._compare.append(edge.key)
-            else:
+            if not valid_edge(edge, nodes):
                 report.resolution["edges_dropped_invalid"] += 1
                 log.debug("dropped invalid edge %s", edge)
-        del notes
-        return nodes, edges
-
-    def _valid_edges(self, owner: object, group: list[Edge], nodes: dict[str, Node],
-                     report: IngestReport) -> list[Edge]:
-        cached = self._checked.get(id(owner))
-        if cached is None or cached[0] is not owner:
-            valid = [e for e in group if _valid(e, nodes)]
-            cached = self._checked[id(owner)] = (owner, valid, len(group) - len(valid))
-        report.resolution["edges_dropped_invalid"] += cached[2]
-        return cached[1]
+            elif edges.setdefault(edge.key, edge) is edge:
+                self._compare.append(edge.key)
+                edge_kinds[edge.key[1]] += 1
+        return nodes, edges, edge_kinds, extra_kinds
 
     # -- writing the difference ----------------------------------------------------------
 
@@ -378,9 +365,14 @@ class Pipeline:
         if self._mirror is None:
             self._mirror = (self.state.stored_nodes(), self.state.stored_edges())
         stored_nodes, stored_edges = self._mirror
-        gone = [(i, k) for i, (k, _) in stored_nodes.items() if i not in nodes or nodes[i].kind is not _NODE_KINDS[k]]
+        # Only the nodes that came or went with an owner, or that resolution made differently,
+        # can differ from the mirror (all of them on a first run).
+        look = sorted(self._maybe_changed) if self._maybe_changed is not None else None
+        gone = [(i, k) for i, (k, _) in (stored_nodes.items() if look is None else
+                                          ((i, stored_nodes[i]) for i in look if i in stored_nodes))
+                if i not in nodes or nodes[i].kind is not _NODE_KINDS[k]]
         gone_ids = {i for i, _ in gone}
-        put_nodes = [n for i, n in nodes.items()
+        put_nodes = [n for i, n in (nodes.items() if look is None else ((i, nodes[i]) for i in look if i in nodes))
                      if i not in stored_nodes or i in gone_ids or stored_nodes[i][1] != n.hash]
         # Deleting a node detaches its edges: they are gone from the store as well.
         alive = {k: v for k, v in stored_edges.items() if k[0] not in gone_ids and k[2] not in gone_ids} \
@@ -458,15 +450,7 @@ class _RootScan:
     report: IngestReport
 
 
-_KIND = attrgetter("kind")
 _NODE_KINDS = {k.value: k for k in NodeKind}  # a stored kind → the enum, compared by identity
-
-
-def _valid(edge: Edge, nodes: dict[str, Node]) -> bool:
-    """Whether both ends are stored nodes of the kinds the edge says, and the pair is allowed."""
-    src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-    return src is not None and dst is not None and src.kind is edge.src_kind and dst.kind is edge.dst_kind \
-        and check_pair(edge.kind, edge.src_kind, edge.dst_kind)
 
 
 def _table_key(item: Node | Edge | tuple[str, NodeKind]) -> tuple[str, ...]:
@@ -475,11 +459,6 @@ def _table_key(item: Node | Edge | tuple[str, NodeKind]) -> tuple[str, ...]:
     if isinstance(item, Node):
         return (item.kind.value,)
     return (NodeKind(item[1]).value,)
-
-
-def _add_nodes(nodes: dict[str, Node], new: Iterable[Node]) -> None:
-    for node in new:
-        nodes.setdefault(node.id, node)
 
 
 def _edge_stub(key: tuple[str, str, str], value: tuple[str, str, str]) -> Edge:

@@ -27,7 +27,7 @@ import numpy as np
 
 from embed.encoder import Encoder
 from kg.errors import ConfigError, SearchError
-from kg.model import NodeKind, is_test_path
+from kg.model import is_test_path
 from kg.store.base import GraphStore
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why

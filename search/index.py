@@ -439,10 +439,10 @@ class SearchIndex:
         ids that may have changed (None: look at every indexed node)."""
         key = encoder_key(encoder)
         index, held = self.vector_index()
-        if held != key:  # another encoder: its vectors are a new index (from the cache where it can)
-            index, only = ExactIndex(0), None
-            self._vectors, self._vector_key, self._vector_hashes, self._saved_layout = index, key, {}, -1
         hashes = self._vector_hashes
+        fresh = held != key  # another encoder: its vectors are a new index (from the cache where it
+        if fresh:            # can), which searches see once it is complete
+            index, only, hashes = ExactIndex(0), None, {}
         if only is None:
             wanted = {r[0]: r[1:] for r in self._conn.execute("SELECT id, text_hash, kind, root FROM items")}
             gone = [i for i in hashes if i not in wanted]
@@ -457,8 +457,8 @@ class SearchIndex:
         stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
         report.kept = len(hashes) - len(gone) - sum(1 for i in stale if i in hashes)
         if not stale and not gone:
-            if self._saved_layout != index.layout and len(index):  # the first layout: written anew
-                self._save_vectors(index, key, [], [])
+            if (fresh or self._saved_layout != index.layout) and len(index):  # the first layout: written anew
+                self._save_vectors(index, key, hashes, [], [], whole=True)
             return False
         found = self._cached(key, sorted({w[0] for w in stale.values()}))
         report.from_cache = sum(1 for w in stale.values() if w[0] in found)
@@ -473,10 +473,13 @@ class SearchIndex:
         for node_id in gone:
             hashes.pop(node_id, None)
         hashes.update((i, stale[i][0]) for i in order)
-        self._save_vectors(index, key, order, gone)
+        self._save_vectors(index, key, hashes, order, gone, whole=fresh)
+        if fresh:
+            self._vectors, self._vector_key, self._vector_hashes = index, key, hashes
         return True
 
-    def _save_vectors(self, index: ExactIndex, key: str, changed: list[str], gone: list[str]) -> None:
+    def _save_vectors(self, index: ExactIndex, key: str, hashes: dict[str, str], changed: list[str],
+                      gone: list[str], *, whole: bool = False) -> None:
         """Write what a sync changed: its rows of ``vectors.npy`` in place, or the whole file
         when the rows were renumbered (the index grew) or there was none. The file is written
         before the rows that point into it; a crash in between leaves rows whose hash is stale
@@ -484,13 +487,13 @@ class SearchIndex:
         file = self.path / "vectors.npy"
         matrix, ids, n = index.raw()
         try:
-            if index.layout != self._saved_layout or not file.exists():
+            if whole or index.layout != self._saved_layout or not file.exists():
                 with self._tx() as conn:  # no row may point into a file being replaced
                     conn.execute("DELETE FROM vectors")
                 tmp = self.path / "vectors.tmp.npy"
                 np.save(tmp, matrix)
                 os.replace(tmp, file)
-                rows = [(i, r, self._vector_hashes[i]) for r, i in enumerate(ids[:n]) if i is not None]
+                rows = [(i, r, hashes[i]) for r, i in enumerate(ids[:n]) if i is not None]
                 self._saved_layout = index.layout
             else:
                 on_disk = np.load(file, mmap_mode="r+")
@@ -498,7 +501,7 @@ class SearchIndex:
                     on_disk[row] = matrix[row]
                 on_disk.flush()
                 del on_disk
-                rows = [(i, index.row_of(i), self._vector_hashes[i]) for i in changed]
+                rows = [(i, index.row_of(i), hashes[i]) for i in changed]
         except OSError as exc:
             raise SearchError(f"cannot write {file}: {exc}") from exc
         with self._tx() as conn:
