@@ -134,6 +134,44 @@ class _Matcher:
         return None
 
 
+class MentionResolver:
+    """Resolves the mentions of one note at a time against the code files it was made with
+    (a long-lived pipeline keeps one while no code file changes, and each note's result while
+    that note does not).
+
+    Args:
+        code: every parsed code file.
+    """
+
+    def __init__(self, code: Iterable[ParsedFile]) -> None:
+        self.index = _CodeIndex()
+        for pf in code:
+            if pf.kind == "code":
+                self.index.add(pf)
+
+    def note(self, pf: ParsedFile) -> MentionResolution:
+        """One MENTIONS edge per (note or heading, code node) of this note, with its counts."""
+        out = MentionResolution()
+        matcher = _Matcher(self.index, out.stats)
+        edges: dict[tuple[str, str, str], Edge] = {}
+        for ref in pf.refs:
+            if ref.kind is EdgeKind.MENTIONS:
+                _resolve_one(ref, matcher, edges, out.stats)
+        out.edges = list(edges.values())
+        return out
+
+
+def merge_mentions(parts: Iterable[MentionResolution]) -> MentionResolution:
+    """The notes' results as one."""
+    out = MentionResolution()
+    for part in parts:
+        out.edges += part.edges
+        out.stats.update(part.stats)
+        out.warnings += part.warnings
+    log.info("resolved mentions: %s", dict(out.stats))
+    return out
+
+
 def resolve_mentions(parsed: Iterable[ParsedFile]) -> MentionResolution:
     """Resolve the MENTIONS refs of notes to the definitions and files they name.
 
@@ -145,20 +183,8 @@ def resolve_mentions(parsed: Iterable[ParsedFile]) -> MentionResolution:
         found by qualified name, unique simple name or path, and counts of what was left out.
     """
     parsed = list(parsed)
-    index = _CodeIndex()
-    for pf in parsed:
-        if pf.kind == "code":
-            index.add(pf)
-    result = MentionResolution()
-    matcher = _Matcher(index, result.stats)
-    edges: dict[tuple[str, str, str], Edge] = {}
-    for pf in parsed:
-        for ref in pf.refs:
-            if ref.kind is EdgeKind.MENTIONS:
-                _resolve_one(ref, matcher, edges, result.stats)
-    result.edges = list(edges.values())
-    log.info("resolved mentions: %s", dict(result.stats))
-    return result
+    resolver = MentionResolver(parsed)
+    return merge_mentions(resolver.note(pf) for pf in parsed if pf.kind == "note")
 
 
 def _resolve_one(ref: Ref, matcher: _Matcher, edges: dict[tuple[str, str, str], Edge],

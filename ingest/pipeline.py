@@ -24,6 +24,7 @@ from ingest.assembly import Assembly, valid_edge
 from ingest.discover import Found, discover, outside_root
 from ingest.links import LinkCache
 from ingest.report import IngestReport
+from ingest.resolution_cache import ResolutionCache
 from ingest.state import IngestState, Problem
 from ingest.types import ParsedFile
 from ingest.version import parser_version
@@ -84,6 +85,7 @@ class Pipeline:
         # were compared with the mirror by the last successful write: only the edges new
         # owners bring (and those resolution makes afresh) are compared again.
         self._assembly = Assembly()
+        self._resolutions = ResolutionCache()  # code resolution and mentions, while their inputs stay
         self._compare: list[tuple[str, str, str]] | None = None
         # The nodes resolution made last time that no owner gives (external modules,
         # unresolved calls), by id → hash: with the assembly's touched ids, the nodes that can
@@ -137,7 +139,7 @@ class Pipeline:
 
     def _forget(self) -> None:
         self._parsed, self._mirror, self._links = None, None, LinkCache()
-        self._assembly = Assembly()
+        self._assembly, self._resolutions = Assembly(), ResolutionCache()
         self._compare = self._extras = self._maybe_changed = None
         self._touched.clear()
 
@@ -318,20 +320,16 @@ class Pipeline:
             -> tuple[dict[str, Node], dict[tuple[str, str, str], Edge], Counter[str], Counter[str]]:
         """Every node and valid edge, the edges' counts by kind, and the counts by kind of the
         nodes no owner gives."""
-        from ingest.code_resolve import resolve_code
-        from ingest.mentions import resolve_mentions
-
         self.progress("resolve", 0, 3)
         roots = self.state.roots()
-        code = [pf for pf in parsed if pf.kind == "code"]
         assert self._parsed is not None
         links, resolved_notes = self._links.update(self._parsed, self._touched, self.state.paths_by_root, roots)
         self._touched.clear()
         report.resolution["notes_resolved"] = resolved_notes
         self.progress("resolve", 1, 3)
-        code_res = resolve_code(code, roots)
+        code_res = self._resolutions.code(parsed, roots)
         self.progress("resolve", 2, 3)
-        mentions = resolve_mentions(parsed)
+        mentions = self._resolutions.mentions(parsed)
         self.progress("resolve", 3, 3)
         for res in (links, code_res, mentions):
             report.resolution.update(res.stats)

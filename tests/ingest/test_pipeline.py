@@ -333,6 +333,9 @@ EDITS = [
     ("d.md", "---\naliases: [Echo]\n---\n# D\n\nThe alias changed: [[Delta]] no longer resolves.\n"),
     ("b.md", None),  # deleted: [[b]] now goes to sub/b.md
     ("missing note.md", None),
+    ("code/retry.py", "def retry_with_backoff(fn, tries=3):\n    return helper(fn)\n\n\ndef helper(fn):\n    return fn()\n"),
+    ("c.md", "# C\n\nUse `retry_with_backoff`, which calls `helper`.\n"),  # mentions of a changed file
+    ("code/retry.py", None),  # the mentions go
 ]
 
 
@@ -363,3 +366,29 @@ def test_a_long_lived_pipeline_resolves_only_what_changed_and_matches_a_full_ing
     finally:
         live.close()
         live_store.close()
+
+
+def test_a_note_edit_reuses_the_code_resolution_and_a_code_edit_redoes_it(vault: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.resolution_cache as cache
+
+    runs = []
+    real = cache.resolve_code
+    monkeypatch.setattr(cache, "resolve_code", lambda *args: runs.append(1) or real(*args))
+    store = LadybugStore.open(tmp_path / "live" / "graph")
+    store.migrate()
+    live = Pipeline(store, tmp_path / "live" / "ingest.sqlite")
+    try:
+        live.ingest([("v", vault)])
+        _write(vault, "a.md", "# A\n\nNow it names `retry_with_backoff`.\n")
+        live.ingest([("v", vault)])
+        assert len(runs) == 1
+        assert _targets(store, "heading:v/a.md#A", "MENTIONS") == {"def:v/code/retry.py::retry_with_backoff"}
+        _write(vault, "code/tsconfig.json", "{}")  # a file code resolution reads
+        live.ingest([("v", vault)])
+        _write(vault, "code/retry.py", "def retry_with_backoff(fn):\n    return fn()\n\n\ndef again():\n    pass\n")
+        live.ingest([("v", vault)])
+        assert len(runs) == 3
+    finally:
+        live.close()
+        store.close()
