@@ -46,11 +46,16 @@ class Watcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            roots = self.workspace.roots()
-            if not roots:
+            try:
+                roots = self.workspace.roots()
+                if not roots:
+                    self._stop.wait(ROOTS_CHECK_MS / 1000)
+                    continue
+                self._watch(roots)
+            except Exception as exc:  # the watcher outlives anything; it looks again shortly
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("watching the roots failed; trying again")
                 self._stop.wait(ROOTS_CHECK_MS / 1000)
-                continue
-            self._watch(roots)
 
     def _watch(self, roots: dict[str, Path]) -> None:
         """Watch these roots until stopped or until the set of roots changes."""

@@ -216,11 +216,7 @@ class Workspace:
 
         if not self.layout.ingest_state.exists():
             return {}
-        state = IngestState(self.layout.ingest_state)
-        try:
-            return {name: Path(d).resolve() for name, d in state.roots().items()}
-        finally:
-            state.close()
+        return {name: d.resolve() for name, d in IngestState.peek(self.layout.ingest_state)[0].items()}
 
     def ingested_at(self) -> dict[str, float]:
         """Root name → when an ingest last scanned it (Unix time)."""
@@ -228,11 +224,7 @@ class Workspace:
 
         if not self.layout.ingest_state.exists():
             return {}
-        state = IngestState(self.layout.ingest_state)
-        try:
-            return state.ingested_at()
-        finally:
-            state.close()
+        return IngestState.peek(self.layout.ingest_state)[1]
 
     # -- writing -----------------------------------------------------------------------
 

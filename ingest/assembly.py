@@ -7,7 +7,7 @@ here: an ingest adds the owners that are new, takes out those that went away, an
 rest alone. So assembling the graph after one edit costs that edit, not the whole graph.
 
 A node or edge that several owners give (a tag every tagged note names) stays while one of
-them still gives it. An owner's edges are checked once, when its version arrives: both ends
+them still gives it, in the version of the first of them in owner order. An owner's edges are checked once, when its version arrives: both ends
 must be nodes of the kinds the edge says, and the pair must be allowed. That holds for the
 version's life because a parsed file's edges join its own nodes, and a note's link
 resolution is redone whenever a file it links to changes (see ``ingest.links``).
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from kg.model import Edge, Node, check_pair
 
@@ -32,9 +33,12 @@ class Assembly:
         self.node_kinds: Counter[str] = Counter()
         self.edge_kinds: Counter[str] = Counter()
         self.dropped = 0  # edges of the current owners that are not valid
-        self.touched: set[str] = set()  # ids of the nodes the last update added or took out
-        self._node_refs: Counter[str] = Counter()
-        self._edge_refs: Counter[EdgeKey] = Counter()
+        self.touched: set[str] = set()  # ids of the nodes the last update added, changed or took out
+        # Who gives each node and edge: (id of the owner, its version of it). What the graph
+        # holds is the version of the first of them in owner order, as a fresh assembly
+        # would have it (two notes' links to one missing note spell its name each their way).
+        self._node_givers: dict[str, list[tuple[int, Node]]] = {}
+        self._edge_givers: dict[EdgeKey, list[tuple[int, Edge]]] = {}
         # id(owner) → (owner, its nodes, its valid edges, how many it had that were not): the
         # owner is held so that its id cannot be taken by a new object while it is here.
         self._held: dict[int, tuple[object, Sequence[Node], list[Edge], int]] = {}
@@ -44,62 +48,83 @@ class Assembly:
         """Make the assembly that of ``owners``: (owner, its nodes, its edges) each.
 
         Args:
-            owners: every current owner (unchanged ones are recognised by identity).
+            owners: every current owner, in order (unchanged ones are recognised by identity).
             extra_nodes: nodes owned by no one here (what resolution made this time:
                 unresolved targets, external modules): edges may end at them.
 
         Returns:
             Every node (the owners' and the extra ones; an owner's wins on the same id) and the
-            keys of the edges the new owners brought.
+            keys of the edges that may differ from last time (those new owners brought, and
+            those whose first giver changed).
         """
         self.touched = set()
-        current = {id(owner) for owner, _, _ in owners}
-        for key in [k for k in self._held if k not in current]:
-            self._remove(*self._held.pop(key))
+        order = {id(owner): n for n, (owner, _, _) in enumerate(owners)}
+        node_keys: set[str] = set()
+        edge_keys: set[EdgeKey] = set()
+        for key in [k for k in self._held if k not in order]:
+            _, nodes, edges, dropped = self._held.pop(key)
+            self.dropped -= dropped
+            _take(self._node_givers, key, [(n.id, n) for n in nodes], node_keys)
+            _take(self._edge_givers, key, [(e.key, e) for e in edges], edge_keys)
         arriving = [(owner, nodes, edges) for owner, nodes, edges in owners if id(owner) not in self._held]
-        for _, nodes, _ in arriving:
-            self._add_nodes(nodes)
+        for owner, nodes, _ in arriving:
+            _give(self._node_givers, id(owner), [(n.id, n) for n in nodes], node_keys)
+        for node_id in node_keys:
+            before = self.nodes.get(node_id)
+            now = _first(self._node_givers, node_id, order)
+            if now is not before:
+                self.touched.add(node_id)
+                _place(self.nodes, self.node_kinds, node_id, now, lambda n: n.kind.value)
         everything = dict(self.nodes)
         for node in extra_nodes:
             everything.setdefault(node.id, node)
-        brought: list[EdgeKey] = []
         for owner, nodes, edges in arriving:
             valid = [e for e in edges if valid_edge(e, everything)]
             self._held[id(owner)] = (owner, nodes, valid, len(edges) - len(valid))
             self.dropped += len(edges) - len(valid)
-            for edge in valid:
-                key = edge.key
-                if not self._edge_refs[key]:
-                    self.edges[key] = edge
-                    self.edge_kinds[key[1]] += 1
-                self._edge_refs[key] += 1
-                brought.append(key)
+            _give(self._edge_givers, id(owner), [(e.key, e) for e in valid], edge_keys)
+        brought = []
+        for key in edge_keys:
+            now = _first(self._edge_givers, key, order)
+            if now is not self.edges.get(key):
+                _place(self.edges, self.edge_kinds, key, now, lambda e: e.key[1])
+                if now is not None:
+                    brought.append(key)
         return everything, brought
 
-    def _add_nodes(self, nodes: Iterable[Node]) -> None:
-        for node in nodes:
-            if not self._node_refs[node.id]:
-                self.nodes[node.id] = node
-                self.node_kinds[node.kind.value] += 1
-                self.touched.add(node.id)
-            self._node_refs[node.id] += 1
 
-    def _remove(self, owner: object, nodes: Sequence[Node], edges: list[Edge], dropped: int) -> None:
-        self.dropped -= dropped
-        for edge in edges:
-            key = edge.key
-            self._edge_refs[key] -= 1
-            if not self._edge_refs[key]:
-                del self._edge_refs[key]
-                self.edge_kinds[key[1]] -= 1
-                self.edges.pop(key, None)
-        for node in nodes:
-            self._node_refs[node.id] -= 1
-            if not self._node_refs[node.id]:
-                del self._node_refs[node.id]
-                self.node_kinds[node.kind.value] -= 1
-                self.nodes.pop(node.id, None)
-                self.touched.add(node.id)
+def _give(givers: dict[Any, list[tuple[int, Any]]], owner: int, items: list[tuple[Any, Any]], keys: set[Any]) -> None:
+    for key, value in items:
+        givers.setdefault(key, []).append((owner, value))
+        keys.add(key)
+
+
+def _take(givers: dict[Any, list[tuple[int, Any]]], owner: int, items: list[tuple[Any, Any]], keys: set[Any]) -> None:
+    for key, _ in items:
+        left = [g for g in givers.get(key, ()) if g[0] != owner]
+        if left:
+            givers[key] = left
+        else:
+            givers.pop(key, None)
+        keys.add(key)
+
+
+def _first(givers: dict[Any, list[tuple[int, Any]]], key: Any, order: dict[int, int]) -> Any:
+    """The version of the first giver in owner order (None: no one gives it now)."""
+    found = givers.get(key)
+    if not found:
+        return None
+    return found[0][1] if len(found) == 1 else min(found, key=lambda g: order[g[0]])[1]
+
+
+def _place(held: dict[Any, Any], kinds: Counter[str], key: Any, value: Any, kind_of: Any) -> None:
+    """Hold ``value`` under ``key`` (None: drop it), keeping the counts by kind right."""
+    old = held.pop(key, None)
+    if old is not None:
+        kinds[kind_of(old)] -= 1
+    if value is not None:
+        held[key] = value
+        kinds[kind_of(value)] += 1
 
 
 def valid_edge(edge: Edge, nodes: Mapping[str, Node]) -> bool:

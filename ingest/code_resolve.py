@@ -63,12 +63,14 @@ class CodeResolution:
         stats: counts per language (``python.calls``, ``python.calls_resolved``,
             ``go.imports_internal``...).
         warnings: things a user should know (unreadable config files...).
+        read: the config files resolution read or looked for, as (root, path in the root).
     """
 
     edges: list[Edge] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    read: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -461,6 +463,7 @@ def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> Co
     result = resolver.result
     result.edges = list(resolver.edges.values())
     result.nodes = list(resolver.nodes.values())
+    result.read = sorted((key[1], key[2]) for key in index.cache if key[0] == "file")  # type: ignore[misc]
     log.info("resolved code refs: %s", dict(result.stats))
     return result
 

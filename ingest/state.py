@@ -16,6 +16,7 @@ open and recorded in ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import sqlite3
@@ -108,6 +109,21 @@ class IngestState:
     # roots
     def roots(self) -> dict[str, Path]:
         return {name: Path(d) for name, d in self.db.execute("SELECT name, dir FROM roots")}
+
+    @staticmethod
+    def peek(path: Path) -> tuple[dict[str, Path], dict[str, float]]:
+        """The roots and when each was last scanned, read without writing anything (so without
+        waiting for an ingest that is writing meanwhile); empty for a state not made yet."""
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as db:
+                roots = {name: Path(d) for name, d in db.execute("SELECT name, dir FROM roots")}
+                row = db.execute("SELECT value FROM meta WHERE key = 'ingested_at'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc) or "unable to open" in str(exc):
+                return {}, {}
+            raise
+        data = json.loads(row[0]) if row else {}
+        return roots, {str(k): float(v) for k, v in data.items()}
 
     def set_root(self, name: str, directory: Path) -> None:
         self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (name, str(directory)))

@@ -6,16 +6,16 @@ One folder (``<db>/search``) holds:
                    ``fts`` (FTS5 over code-aware tokens: name, path and body columns, so the
                    name can weigh more than the body), ``emb_cache`` (vectors by content hash
                    of the embedded text and encoder name@version) and ``meta``.
-``vectors.npy``    the vector index's float32 matrix, one unit-length row per node, with
+``vectors-*.npy``  the vector index's float32 matrix, one unit-length row per node, with
                    spare rows; ``vectors`` (in ``index.sqlite``) says which node each row is
-                   and the hash of the text it embeds, ``meta`` the encoder.
+                   and the hash of the text it embeds, ``meta`` the encoder and the file.
 
 ``SearchIndex.sync`` makes the index equal to the store's searchable nodes by comparing
 node hashes: only new or changed nodes are re-tokenized, and only texts without a cached
 vector for the current encoder are embedded — so a re-ingest embeds what changed, a new
 model embeds everything once, and switching back to an earlier model is free. The vectors
 live in a ``search.vectors.ExactIndex`` that a sync upserts into and deletes from: an edit
-writes its own rows (in memory and in ``vectors.npy``), never the whole matrix; searchers of
+writes its own rows (in memory and in the matrix file), never the whole matrix; searchers of
 the same process share it.
 """
 
@@ -49,6 +49,7 @@ EMBED_CHARS = 700  # the model reads 128 tokens; this is a little more than that
 BODY_CHARS = 20_000  # BM25 reads this much of a node's text
 SNIPPET_CHARS = 2_000  # kept per node for result snippets
 ENCODE_CHUNK = 512
+LEGACY_FILE = "vectors.npy"  # the matrix file of an index whose row map does not name one
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -173,7 +174,8 @@ class SearchIndex:
         self._vector_key = ""  # the encoder of those vectors
         self._vector_hashes: dict[str, str] = {}  # node id → hash of the text its vector embeds
         self._vector_generation = -1  # the index generation they are of
-        self._saved_layout = -1  # the vector index layout vectors.npy holds (-1: none)
+        self._saved_layout = -1  # the vector index layout its matrix file holds (-1: none)
+        self._vector_file = LEGACY_FILE  # the matrix file, as the row map names it
         self._vector_lock = threading.RLock()
 
     @classmethod
@@ -263,7 +265,7 @@ class SearchIndex:
         disk when another process has synced since).
 
         Raises:
-            SearchError: ``vectors.npy`` is unreadable or shorter than its rows say.
+            SearchError: the matrix file is missing, unreadable or shorter than its rows say.
         """
         if self._vectors is not None and not self._vector_lock.acquire(blocking=False):
             return self._vectors, self._vector_key  # a sync is writing it: search what is there
@@ -391,34 +393,45 @@ class SearchIndex:
 
     def _load_vectors(self) -> None:
         """Read the vector index from disk (an empty one when there is none or it is unusable:
-        the next sync rebuilds it from the embedding cache)."""
-        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_encoder', 'generation')"))
-        rows = self._conn.execute("SELECT vectors.id, vectors.row, vectors.text_hash, items.kind, items.root FROM vectors "
-                                  "LEFT JOIN items ON items.id = vectors.id").fetchall()
-        if not rows:  # an index written before the vectors table: its row map is vectors.json
-            rows, meta["vectors_encoder"] = self._legacy_rows()
-        self._vector_generation = int(meta.get("generation") or 0)
-        self._vector_key, self._vector_hashes, self._saved_layout = "", {}, -1
-        self._vectors = ExactIndex(0)
-        if not rows:
-            return
-        try:
-            matrix = np.load(self.path / "vectors.npy", mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise SearchError(f"{self.path / 'vectors.npy'} is unreadable ({exc}); run `kg index`") from exc
+        the next sync rebuilds it from the embedding cache). The row map and the name of the
+        matrix file it points into are read in one statement, so a writer that replaces the
+        file meanwhile is seen as a file gone: read again."""
+        for attempt in range(3):
+            generation = self.generation
+            rows = self._conn.execute(
+                "SELECT vectors.id, vectors.row, vectors.text_hash, items.kind, items.root, "
+                "(SELECT value FROM meta WHERE key = 'vectors_file'), "
+                "(SELECT value FROM meta WHERE key = 'vectors_encoder') "
+                "FROM vectors LEFT JOIN items ON items.id = vectors.id").fetchall()
+            name, key = (rows[0][5] or LEGACY_FILE, rows[0][6] or "") if rows else (LEGACY_FILE, "")
+            legacy = not rows
+            if legacy:  # an index written before the vectors table: its row map is vectors.json
+                rows, key = self._legacy_rows()
+            self._vector_generation = generation
+            self._vector_key, self._vector_hashes, self._saved_layout = "", {}, -1
+            self._vectors = ExactIndex(0)
+            if not rows:
+                return
+            try:
+                matrix = np.load(self.path / name, mmap_mode="r")
+                break
+            except FileNotFoundError as exc:
+                if attempt == 2:
+                    raise SearchError(f"{self.path / name} is missing; run `kg index` to rebuild it") from exc
+            except (OSError, ValueError) as exc:
+                raise SearchError(f"{self.path / name} is unreadable ({exc}); run `kg index`") from exc
         used = max(r[1] for r in rows) + 1
         if matrix.ndim != 2 or matrix.shape[0] < used:
-            raise SearchError(f"{self.path}: vectors.npy has {matrix.shape[0]} rows where row {used - 1} "
+            raise SearchError(f"{self.path / name} has {matrix.shape[0]} rows where row {used - 1} "
                               "is in use; run `kg index` to repair it")
         ids: list[str | None] = [None] * used
         labels: list[tuple[str, str] | None] = [None] * used
-        for node_id, row, text_hash, kind, root in rows:
+        for node_id, row, text_hash, kind, root, *_ in rows:
             if kind is not None:  # a node no longer indexed: the next sync deletes its row
                 ids[row], labels[row] = node_id, (kind, root or "")
                 self._vector_hashes[node_id] = text_hash
         self._vectors = ExactIndex.restore(matrix, ids, labels)
-        self._vector_key = meta.get("vectors_encoder", "")
-        legacy = (self.path / "vectors.json").exists()
+        self._vector_key, self._vector_file = key, name
         self._saved_layout = -1 if legacy else self._vectors.layout
 
     def _legacy_rows(self) -> tuple[list[tuple[str, int, str, str | None, str | None]], str]:
@@ -480,37 +493,48 @@ class SearchIndex:
 
     def _save_vectors(self, index: ExactIndex, key: str, hashes: dict[str, str], changed: list[str],
                       gone: list[str], *, whole: bool = False) -> None:
-        """Write what a sync changed: its rows of ``vectors.npy`` in place, or the whole file
-        when the rows were renumbered (the index grew) or there was none. The file is written
-        before the rows that point into it; a crash in between leaves rows whose hash is stale
-        or missing, which the next sync writes again."""
-        file = self.path / "vectors.npy"
+        """Write what a sync changed: its rows in place in the matrix file, or the whole matrix
+        into a new file when the rows were renumbered (the index grew), the encoder changed or
+        there was none. A new file is in place before the one transaction that points the row
+        map at it; a crash before that leaves the old file and map as they were, and a crash
+        after an in-place write leaves rows whose hash is stale or missing, which the next
+        sync writes again."""
         matrix, ids, n = index.raw()
+        current = self.path / self._vector_file
         try:
-            if whole or index.layout != self._saved_layout or not file.exists():
-                with self._tx() as conn:  # no row may point into a file being replaced
-                    conn.execute("DELETE FROM vectors")
+            if whole or index.layout != self._saved_layout or not current.exists():
+                name = f"vectors-{time.time_ns():x}.npy"
                 tmp = self.path / "vectors.tmp.npy"
                 np.save(tmp, matrix)
-                os.replace(tmp, file)
-                rows = [(i, r, hashes[i]) for r, i in enumerate(ids[:n]) if i is not None]
-                self._saved_layout = index.layout
+                os.replace(tmp, self.path / name)
+                with self._tx() as conn:
+                    conn.execute("DELETE FROM vectors")
+                    conn.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
+                                     [(i, r, hashes[i]) for r, i in enumerate(ids[:n]) if i is not None])
+                    self._meta(conn, vectors_file=name, vectors_encoder=key)
+                self._vector_file, self._saved_layout = name, index.layout
+                for old in self.path.glob("vectors*"):  # earlier matrices, and the first layout's files
+                    if old.name != name:
+                        old.unlink(missing_ok=True)
             else:
-                on_disk = np.load(file, mmap_mode="r+")
+                on_disk = np.load(current, mmap_mode="r+")
                 for row in sorted(index.dirty):
                     on_disk[row] = matrix[row]
                 on_disk.flush()
                 del on_disk
-                rows = [(i, index.row_of(i), hashes[i]) for i in changed]
+                with self._tx() as conn:
+                    conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
+                    conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                     [(i, index.row_of(i), hashes[i]) for i in changed])
+                    self._meta(conn, vectors_encoder=key)
         except OSError as exc:
-            raise SearchError(f"cannot write {file}: {exc}") from exc
-        with self._tx() as conn:
-            conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
-            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
-            conn.execute("INSERT INTO meta VALUES ('vectors_encoder', ?) ON CONFLICT(key) "
-                         "DO UPDATE SET value = excluded.value", (key,))
+            raise SearchError(f"cannot write the vectors in {self.path}: {exc}") from exc
         index.clean()
-        (self.path / "vectors.json").unlink(missing_ok=True)  # the layout before the vectors table
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, **values: str) -> None:
+        conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                         list(values.items()))
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
                     progress: bool = False) -> tuple[list[str], np.ndarray]:

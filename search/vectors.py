@@ -10,8 +10,8 @@ anything above this module changing.
 rows in place or appends, a delete marks a row dead, and only running out of spare rows
 copies the matrix (into one a quarter larger than what is alive, so the copies are amortised).
 A search is one matrix product. Searches run while another thread writes: a search works on
-the snapshot it started with (rows appended later are not seen; a row rewritten meanwhile
-gives either its old or its new cosine).
+the snapshot it started with (rows appended later are not seen; a row rewritten meanwhile may
+give an odd cosine for that one node, half its old vector and half its new one).
 """
 
 from __future__ import annotations

@@ -125,3 +125,37 @@ def test_a_searching_process_leaves_numpy_one_blas_thread() -> None:
     share_cores_with_torch()  # what the composition root does when it builds a searcher
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_the_roots_are_read_while_an_ingest_holds_the_state_for_writing_and_the_watcher_outlives_errors(
+        owner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+    import threading
+
+    from app.watch import Watcher
+
+    ws, vault = owner
+    writer = sqlite3.connect(ws.layout.ingest_state, timeout=1)
+    writer.execute("BEGIN IMMEDIATE")  # as a long ingest does
+    writer.execute("UPDATE meta SET value = value WHERE key = 'parser_version'")
+    try:
+        assert ws.roots() == {"vault": vault.resolve()}  # no waiting on the writer, no error
+    finally:
+        writer.rollback()
+        writer.close()
+    calls = []
+
+    def roots() -> dict[str, Path]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        watcher._stop.set()
+        return {}
+
+    watcher = Watcher(ws)
+    monkeypatch.setattr(ws, "roots", roots)
+    monkeypatch.setattr("app.watch.ROOTS_CHECK_MS", 10)
+    thread = threading.Thread(target=watcher._run)
+    thread.start()
+    thread.join(timeout=10)
+    assert len(calls) == 2 and "database is locked" in (watcher.last_error or "")

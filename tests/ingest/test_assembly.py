@@ -67,3 +67,22 @@ def test_a_removed_owner_takes_its_nodes_and_edges_with_it() -> None:
     nodes, brought = assembly.update(parts(a))
     assert set(nodes) == {"note:v/A.md"} and not assembly.edges and brought == []
     assert assembly.edge_kinds["LINKS_TO"] == 0
+
+
+def test_a_node_two_owners_spell_differently_takes_the_first_givers_version_as_a_fresh_assembly_would() -> None:
+    def missing(spelling: str) -> Owner:  # a note's link to a note that does not exist
+        return Owner([Node(id="unresolved:v/missing thing", kind=NodeKind.UNRESOLVED, name=spelling)], [])
+
+    a, b = missing("Missing Thing"), missing("missing thing")
+    assembly = Assembly()
+    assembly.update(parts(a, b))
+    assert assembly.nodes["unresolved:v/missing thing"].name == "Missing Thing"
+    nodes, _ = assembly.update(parts(b))  # a is deleted: b's spelling, and the node is to be written again
+    assert nodes["unresolved:v/missing thing"].name == "missing thing"
+    assert "unresolved:v/missing thing" in assembly.touched
+    a2 = missing("MISSING THING")  # a comes back, first in owner order
+    nodes, _ = assembly.update(parts(a2, b))
+    assert nodes["unresolved:v/missing thing"].name == "MISSING THING"
+    fresh = Assembly()
+    assert fresh.update(parts(a2, b))[0]["unresolved:v/missing thing"] is nodes["unresolved:v/missing thing"]
+    assert assembly.node_kinds == {"Unresolved": 1}

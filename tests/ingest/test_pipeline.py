@@ -378,13 +378,16 @@ def test_a_note_edit_reuses_the_code_resolution_and_a_code_edit_redoes_it(vault:
     store = LadybugStore.open(tmp_path / "live" / "graph")
     store.migrate()
     live = Pipeline(store, tmp_path / "live" / "ingest.sqlite")
+    _write(vault, "code/app.ts", "import { x } from '@lib/x';\nexport function f() { return x(); }\n")
+    _write(vault, ".kgignore", "*.json\n")  # ignored or not, a config file code resolution reads counts
     try:
         live.ingest([("v", vault)])
         _write(vault, "a.md", "# A\n\nNow it names `retry_with_backoff`.\n")
         live.ingest([("v", vault)])
         assert len(runs) == 1
         assert _targets(store, "heading:v/a.md#A", "MENTIONS") == {"def:v/code/retry.py::retry_with_backoff"}
-        _write(vault, "code/tsconfig.json", "{}")  # a file code resolution reads
+        _write(vault, "tsconfig.json", '{"compilerOptions": {"paths": {"@lib/*": ["code/lib/*"]}}}')
+        _write(vault, "b.md", "# B\n\nEdited with it.\n")  # an ingest runs (the ignored file alone starts none)
         live.ingest([("v", vault)])
         _write(vault, "code/retry.py", "def retry_with_backoff(fn):\n    return fn()\n\n\ndef again():\n    pass\n")
         live.ingest([("v", vault)])

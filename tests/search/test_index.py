@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -62,9 +63,10 @@ def test_switching_encoders_embeds_once_and_switching_back_is_free(
 
 
 def test_lost_vector_files_are_rebuilt_from_the_cache(index: SearchIndex, store: LadybugStore) -> None:
-    (index.path / "vectors.npy").unlink()
+    (matrix_file,) = index.path.glob("vectors*.npy")
+    matrix_file.unlink()
     again = SearchIndex.open(index.path)  # as the next process finds it
-    with pytest.raises(SearchError, match="vectors.npy"):
+    with pytest.raises(SearchError, match="missing"):
         again.vectors()
     fresh = tiny_encoder()
     report = again.sync(store, fresh)
@@ -75,7 +77,7 @@ def test_lost_vector_files_are_rebuilt_from_the_cache(index: SearchIndex, store:
 
 def test_an_edit_writes_its_rows_in_place_and_another_process_sees_them(
         index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
-    file = index.path / "vectors.npy"
+    (file,) = index.path.glob("vectors*.npy")
     before = file.stat().st_ino
     reader = SearchIndex.open(index.path)  # another process, searching
     old_ids, old_matrix, _ = reader.vectors()
@@ -134,5 +136,27 @@ def test_an_index_of_the_first_layout_is_read_and_converted_on_the_next_sync(
     again_ids, again, again_key = old.vectors()
     assert again_key == key and dict(zip(again_ids, again.tolist())) == dict(zip(ids, matrix.tolist()))
     assert old.sync(store, encoder).embedded == 0
-    assert not (index.path / "vectors.json").exists()
+    assert not (index.path / "vectors.json").exists() and not (index.path / "vectors.npy").exists()
     assert dict(zip(*SearchIndex.open(index.path).vectors()[:2])).keys() == set(ids)
+
+
+def test_a_reader_that_loses_the_race_with_a_whole_rewrite_reads_again(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process rewrites the matrix into a new file between the reader's row map and its
+    load of the file: the reader finds the old file gone and reads the new map and file."""
+    ids, matrix, _ = index.vectors()
+    writer = SearchIndex.open(index.path)
+    real_load = np.load
+    raced = []
+
+    def load(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if not raced:  # the reader has its (old) row map; now the writer replaces the file
+            raced.append(1)
+            writer.sync(store, tiny_encoder(48, name="other", version="1"))  # another encoder: a new file
+            writer.sync(store, encoder)  # and back: the old file is gone
+        return real_load(path, *args, **kwargs)
+
+    reader = SearchIndex.open(index.path)
+    monkeypatch.setattr(np, "load", load)
+    got_ids, got, _ = reader.vectors()
+    assert raced and dict(zip(got_ids, got.tolist())) == dict(zip(ids, matrix.tolist()))
