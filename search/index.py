@@ -8,7 +8,7 @@ One folder (``<db>/search``) holds:
                    of the embedded text and encoder name@version) and ``meta``.
 ``vectors-*.npy``  the vector index's float32 matrix, one unit-length row per node, with
                    spare rows; ``vectors`` (in ``index.sqlite``) says which node each row is
-                   and the hash of the text it embeds, ``meta`` the encoder and the file.
+                   and the hash of the text it embeds (see ``search.vector_files``).
 
 ``SearchIndex.sync`` makes the index equal to the store's searchable nodes by comparing
 node hashes: only new or changed nodes are re-tokenized, and only texts without a cached
@@ -21,10 +21,8 @@ the same process share it.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -40,6 +38,7 @@ from kg.errors import SearchError
 from kg.model import SEARCHABLE_KINDS, Node, NodeKind, content_hash
 from kg.store.base import GraphStore
 from search.tokenize import code_tokens
+from search.vector_files import StoredVectors
 from search.vectors import ExactIndex
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ EMBED_CHARS = 700  # the model reads 128 tokens; this is a little more than that
 BODY_CHARS = 20_000  # BM25 reads this much of a node's text
 SNIPPET_CHARS = 2_000  # kept per node for result snippets
 ENCODE_CHUNK = 512
-LEGACY_FILE = "vectors.npy"  # the matrix file of an index whose row map does not name one
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -170,12 +168,8 @@ class SearchIndex:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
-        self._vectors: ExactIndex | None = None  # loaded on first use
-        self._vector_key = ""  # the encoder of those vectors
-        self._vector_hashes: dict[str, str] = {}  # node id → hash of the text its vector embeds
+        self._stored: StoredVectors | None = None  # the vectors, read on first use
         self._vector_generation = -1  # the index generation they are of
-        self._saved_layout = -1  # the vector index layout its matrix file holds (-1: none)
-        self._vector_file = LEGACY_FILE  # the matrix file, as the row map names it
         self._vector_lock = threading.RLock()
 
     @classmethod
@@ -267,15 +261,17 @@ class SearchIndex:
         Raises:
             SearchError: the matrix file is missing, unreadable or shorter than its rows say.
         """
-        if self._vectors is not None and not self._vector_lock.acquire(blocking=False):
-            return self._vectors, self._vector_key  # a sync is writing it: search what is there
-        if self._vectors is None:
+        stored = self._stored
+        if stored is not None and not self._vector_lock.acquire(blocking=False):
+            return stored.index, stored.key  # a sync is writing it: search what is there
+        if stored is None:
             self._vector_lock.acquire()
         try:
-            if self._vectors is None or self._vector_generation != self.generation:
-                self._load_vectors()
-            assert self._vectors is not None
-            return self._vectors, self._vector_key
+            generation = self.generation
+            if self._stored is None or self._vector_generation != generation:
+                self._stored, self._vector_generation = None, generation
+                self._stored = StoredVectors.load(self.path, self._conn)
+            return self._stored.index, self._stored.key
         finally:
             self._vector_lock.release()
 
@@ -331,8 +327,7 @@ class SearchIndex:
             held = self.vector_index()[1]
         except SearchError as exc:  # rebuilt below, from the embedding cache
             log.warning("%s; the vectors are rebuilt", exc)
-            self._vectors, self._vector_key, self._vector_hashes, self._saved_layout = ExactIndex(0), "", {}, -1
-            self._vector_generation, held = self.generation, ""
+            self._stored, self._vector_generation, held = StoredVectors(), self.generation, ""
         full = only is None or held != report.encoder
         ids: list[str] = []
         if full:
@@ -391,71 +386,18 @@ class SearchIndex:
 
     # -- vectors -------------------------------------------------------------------------
 
-    def _load_vectors(self) -> None:
-        """Read the vector index from disk (an empty one when there is none or it is unusable:
-        the next sync rebuilds it from the embedding cache). The row map and the name of the
-        matrix file it points into are read in one statement, so a writer that replaces the
-        file meanwhile is seen as a file gone: read again."""
-        for attempt in range(3):
-            generation = self.generation
-            rows = self._conn.execute(
-                "SELECT vectors.id, vectors.row, vectors.text_hash, items.kind, items.root, "
-                "(SELECT value FROM meta WHERE key = 'vectors_file'), "
-                "(SELECT value FROM meta WHERE key = 'vectors_encoder') "
-                "FROM vectors LEFT JOIN items ON items.id = vectors.id").fetchall()
-            name, key = (rows[0][5] or LEGACY_FILE, rows[0][6] or "") if rows else (LEGACY_FILE, "")
-            legacy = not rows
-            if legacy:  # an index written before the vectors table: its row map is vectors.json
-                rows, key = self._legacy_rows()
-            self._vector_generation = generation
-            self._vector_key, self._vector_hashes, self._saved_layout = "", {}, -1
-            self._vectors = ExactIndex(0)
-            if not rows:
-                return
-            try:
-                matrix = np.load(self.path / name, mmap_mode="r")
-                break
-            except FileNotFoundError as exc:
-                if attempt == 2:
-                    raise SearchError(f"{self.path / name} is missing; run `kg index` to rebuild it") from exc
-            except (OSError, ValueError) as exc:
-                raise SearchError(f"{self.path / name} is unreadable ({exc}); run `kg index`") from exc
-        used = max(r[1] for r in rows) + 1
-        if matrix.ndim != 2 or matrix.shape[0] < used:
-            raise SearchError(f"{self.path / name} has {matrix.shape[0]} rows where row {used - 1} "
-                              "is in use; run `kg index` to repair it")
-        ids: list[str | None] = [None] * used
-        labels: list[tuple[str, str] | None] = [None] * used
-        for node_id, row, text_hash, kind, root, *_ in rows:
-            if kind is not None:  # a node no longer indexed: the next sync deletes its row
-                ids[row], labels[row] = node_id, (kind, root or "")
-                self._vector_hashes[node_id] = text_hash
-        self._vectors = ExactIndex.restore(matrix, ids, labels)
-        self._vector_key, self._vector_file = key, name
-        self._saved_layout = -1 if legacy else self._vectors.layout
-
-    def _legacy_rows(self) -> tuple[list[tuple[str, int, str, str | None, str | None]], str]:
-        """The row map of ``vectors.json`` (kg's first layout) in the ``vectors`` table's shape,
-        and its encoder; the next sync writes the new layout and removes the file."""
-        try:
-            state = json.loads((self.path / "vectors.json").read_text())
-            ids, hashes = list(state["ids"]), list(state["text_hashes"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return [], ""
-        items = {r[0]: r[1:] for r in self._conn.execute("SELECT id, kind, root FROM items")}
-        return [(i, row, h, *items.get(i, (None, None))) for row, (i, h) in enumerate(zip(ids, hashes))], \
-            str(state.get("encoder", ""))
-
     def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
                       progress: bool, only: Collection[str] | None) -> bool:
         """Upsert the vectors whose text changed and delete those of nodes gone; ``only``: the
         ids that may have changed (None: look at every indexed node)."""
         key = encoder_key(encoder)
-        index, held = self.vector_index()
-        hashes = self._vector_hashes
-        fresh = held != key  # another encoder: its vectors are a new index (from the cache where it
-        if fresh:            # can), which searches see once it is complete
-            index, only, hashes = ExactIndex(0), None, {}
+        self.vector_index()
+        stored = self._stored
+        assert stored is not None
+        fresh = stored.key != key  # another encoder: its vectors are a new index (from the cache
+        if fresh:                  # where it can), which searches see once it is complete
+            stored, only = StoredVectors(key=key), None
+        index, hashes = stored.index, stored.hashes
         if only is None:
             wanted = {r[0]: r[1:] for r in self._conn.execute("SELECT id, text_hash, kind, root FROM items")}
             gone = [i for i in hashes if i not in wanted]
@@ -470,8 +412,8 @@ class SearchIndex:
         stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
         report.kept = len(hashes) - len(gone) - sum(1 for i in stale if i in hashes)
         if not stale and not gone:
-            if (fresh or self._saved_layout != index.layout) and len(index):  # the first layout: written anew
-                self._save_vectors(index, key, hashes, [], [], whole=True)
+            if (fresh or stored.saved_layout != index.layout) and len(index):  # the first layout: written anew
+                stored.save(self.path, self._tx, [], [], whole=True)
             return False
         found = self._cached(key, sorted({w[0] for w in stale.values()}))
         report.from_cache = sum(1 for w in stale.values() if w[0] in found)
@@ -486,55 +428,9 @@ class SearchIndex:
         for node_id in gone:
             hashes.pop(node_id, None)
         hashes.update((i, stale[i][0]) for i in order)
-        self._save_vectors(index, key, hashes, order, gone, whole=fresh)
-        if fresh:
-            self._vectors, self._vector_key, self._vector_hashes = index, key, hashes
+        stored.save(self.path, self._tx, order, gone, whole=fresh)
+        self._stored = stored
         return True
-
-    def _save_vectors(self, index: ExactIndex, key: str, hashes: dict[str, str], changed: list[str],
-                      gone: list[str], *, whole: bool = False) -> None:
-        """Write what a sync changed: its rows in place in the matrix file, or the whole matrix
-        into a new file when the rows were renumbered (the index grew), the encoder changed or
-        there was none. A new file is in place before the one transaction that points the row
-        map at it; a crash before that leaves the old file and map as they were, and a crash
-        after an in-place write leaves rows whose hash is stale or missing, which the next
-        sync writes again."""
-        matrix, ids, n = index.raw()
-        current = self.path / self._vector_file
-        try:
-            if whole or index.layout != self._saved_layout or not current.exists():
-                name = f"vectors-{time.time_ns():x}.npy"
-                tmp = self.path / "vectors.tmp.npy"
-                np.save(tmp, matrix)
-                os.replace(tmp, self.path / name)
-                with self._tx() as conn:
-                    conn.execute("DELETE FROM vectors")
-                    conn.executemany("INSERT INTO vectors VALUES (?, ?, ?)",
-                                     [(i, r, hashes[i]) for r, i in enumerate(ids[:n]) if i is not None])
-                    self._meta(conn, vectors_file=name, vectors_encoder=key)
-                self._vector_file, self._saved_layout = name, index.layout
-                for old in self.path.glob("vectors*"):  # earlier matrices, and the first layout's files
-                    if old.name != name:
-                        old.unlink(missing_ok=True)
-            else:
-                on_disk = np.load(current, mmap_mode="r+")
-                for row in sorted(index.dirty):
-                    on_disk[row] = matrix[row]
-                on_disk.flush()
-                del on_disk
-                with self._tx() as conn:
-                    conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
-                    conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                     [(i, index.row_of(i), hashes[i]) for i in changed])
-                    self._meta(conn, vectors_encoder=key)
-        except OSError as exc:
-            raise SearchError(f"cannot write the vectors in {self.path}: {exc}") from exc
-        index.clean()
-
-    @staticmethod
-    def _meta(conn: sqlite3.Connection, **values: str) -> None:
-        conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                         list(values.items()))
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
                     progress: bool = False) -> tuple[list[str], np.ndarray]:
