@@ -84,6 +84,8 @@ def calls(src: Source, fid: str, matches: list[dict[str, list[TsNode]]],
         while d is not None and d.is_scope:
             d = d.parent
         target = _callee(src, node, ends[node.id])
+        if not target:  # a name tree-sitter recovered from bytes that are no name (Ruby `\x85)0`)
+            continue
         props: dict[str, Any] = {"lang": lang}
         if closures:
             props["closures"] = list(closures)

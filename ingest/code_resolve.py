@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +64,10 @@ class CodeResolution:
             ``go.imports_internal``...).
         warnings: things a user should know (unreadable config files...).
         read: the config files resolution read or looked for, as (root, path in the root).
+        parts: the same per code file (by (root, path)): the edges whose source is in it, the
+            nodes they point to and its counts; ``resolve_code(..., only=...)`` gives the
+            parts of only those files.
+        bases: each class's resolved bases, by id (what a method lookup walks).
     """
 
     edges: list[Edge] = field(default_factory=list)
@@ -71,6 +75,8 @@ class CodeResolution:
     stats: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     read: list[tuple[str, str]] = field(default_factory=list)
+    parts: dict[tuple[str, str], CodeResolution] = field(default_factory=dict)
+    bases: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,11 +93,26 @@ class _Target:
 class _Resolver:
     def __init__(self, index: Index) -> None:
         self.index = index
-        self.result = CodeResolution()
+        self.result = CodeResolution()  # the part of the file whose refs are being resolved
         self.edges: dict[tuple[str, str, str], Edge] = {}
         self.nodes: dict[str, Node] = {}
         self.bases: dict[str, list[str]] = {}
         self.keys: dict[tuple[str, str], str] = {}
+        self._edges_of: dict[int, dict[tuple[str, str, str], Edge]] = {}
+        self._nodes_of: dict[int, dict[str, Node]] = {}
+
+    def into(self, part: CodeResolution) -> None:
+        """Send what follows to the part of one file (its edges, its nodes, its counts)."""
+        if part is self.result:
+            return
+        self.result = part
+        self.edges = self._edges_of.setdefault(id(part), {})
+        self.nodes = self._nodes_of.setdefault(id(part), {})
+
+    def close(self, part: CodeResolution) -> None:
+        """Put what was sent to a part into it."""
+        part.edges = list(self._edges_of.get(id(part), {}).values())
+        part.nodes = list(self._nodes_of.get(id(part), {}).values())
 
     # -- output ---------------------------------------------------------------------------
 
@@ -435,35 +456,83 @@ def _members_in_scope(f: FileInfo) -> bool:
     return spec is not None and spec.members_in_scope
 
 
-def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> CodeResolution:
+def resolve_code(parsed: Iterable[ParsedFile], root_dirs: dict[str, Path],
+                 only: Collection[tuple[str, str]] | None = None) -> CodeResolution:
     """Resolve the IMPORTS, INHERITS and CALLS refs of parsed code files.
 
     Args:
         parsed: the parsed code files of every root (other kinds are ignored).
         root_dirs: each root's folder, to read ``go.mod``, ``Cargo.toml`` and ``tsconfig.json``.
+        only: resolve the refs of these files (by (root, path)) only; every file still counts
+            for what names mean, and every class's bases are resolved. None: all of them.
 
     Returns:
         The edges, the ExternalModule and Unresolved nodes they need, per-language
-        counts and warnings.
+        counts and warnings, in all and per file.
     """
-    files = [pf for pf in parsed if pf.kind == "code"]
-    index = Index.build(files, root_dirs)
-    resolver = _Resolver(index)
-    resolver.result.warnings += index.warnings
-    by_kind: dict[EdgeKind, list[tuple[ParsedFile, Ref]]] = {k: [] for k in EdgeKind}
-    for pf in files:
-        for ref in pf.refs:
-            by_kind[ref.kind].append((pf, ref))
-    for pf, ref in by_kind[EdgeKind.IMPORTS]:
-        resolver.imports(index.files[(pf.root, pf.path)], ref)
-    for _, ref in by_kind[EdgeKind.INHERITS]:
-        resolver.inherits(ref)
-    for _, ref in by_kind[EdgeKind.CALLS]:
-        resolver.call(ref)
-    result = resolver.result
-    result.edges = list(resolver.edges.values())
-    result.nodes = list(resolver.nodes.values())
-    result.read = sorted((key[1], key[2]) for key in index.cache if key[0] == "file")  # type: ignore[misc]
-    log.info("resolved code refs: %s", dict(result.stats))
-    return result
+    run = CodeResolver(parsed, root_dirs)
+    run.inherit()
+    return run.resolve(only)
 
+
+class CodeResolver:
+    """One resolution over a set of code files, in two steps: every file's imports and every
+    class's bases first (``inherit``: what the bases are tells which files a change reaches),
+    then the calls of the files asked for (``resolve``)."""
+
+    def __init__(self, parsed: Iterable[ParsedFile], root_dirs: dict[str, Path]) -> None:
+        self.files = [pf for pf in parsed if pf.kind == "code"]
+        self.index = Index.build(self.files, root_dirs)
+        self.resolver = _Resolver(self.index)
+        self.by_kind: dict[EdgeKind, list[tuple[ParsedFile, Ref]]] = {k: [] for k in EdgeKind}
+        for pf in self.files:
+            for ref in pf.refs:
+                self.by_kind[ref.kind].append((pf, ref))
+        self._early: dict[tuple[str, str], CodeResolution] = {}  # each file's IMPORTS and INHERITS
+
+    def inherit(self) -> dict[str, list[str]]:
+        """Resolve every import (its names are bound in its file) and every class's bases;
+        each class's base ids."""
+        for kind, step in ((EdgeKind.IMPORTS, self._import), (EdgeKind.INHERITS, self._inherit)):
+            for pf, ref in self.by_kind[kind]:
+                self.resolver.into(self._early.setdefault((pf.root, pf.path), CodeResolution()))
+                step(pf, ref)
+        return self.resolver.bases
+
+    def _import(self, pf: ParsedFile, ref: Ref) -> None:
+        self.resolver.imports(self.index.files[(pf.root, pf.path)], ref)
+
+    def _inherit(self, pf: ParsedFile, ref: Ref) -> None:
+        self.resolver.inherits(ref)
+
+    def resolve(self, only: Collection[tuple[str, str]] | None = None) -> CodeResolution:
+        """Resolve the refs of ``only`` (None: every file), after ``inherit``."""
+        wanted = {(pf.root, pf.path) for pf in self.files} if only is None else set(only)
+        parts = {key: self._early.get(key) or CodeResolution() for key in sorted(wanted) if key in self.index.files}
+        resolver, index = self.resolver, self.index
+        for pf, ref in self.by_kind[EdgeKind.CALLS]:
+            if (pf.root, pf.path) in parts:
+                resolver.into(parts[(pf.root, pf.path)])
+                resolver.call(ref)
+        for part in parts.values():
+            resolver.close(part)
+        result = merge_code(parts.values())
+        result.parts, result.bases = parts, resolver.bases
+        result.warnings += index.warnings
+        result.read = sorted((key[1], key[2]) for key in index.cache if key[0] == "file")  # type: ignore[misc]
+        log.info("resolved code refs: %s", dict(result.stats))
+        return result
+
+
+def merge_code(parts: Iterable[CodeResolution]) -> CodeResolution:
+    """Files' parts as one resolution (a node several parts point to: the first part's, in the
+    order given)."""
+    out = CodeResolution()
+    nodes: dict[str, Node] = {}
+    for part in parts:
+        out.edges += part.edges
+        for node in part.nodes:
+            nodes.setdefault(node.id, node)
+        out.stats.update(part.stats)
+    out.nodes = list(nodes.values())
+    return out

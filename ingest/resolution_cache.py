@@ -1,47 +1,117 @@
-"""Code and mention resolution, kept by a long-lived pipeline while their inputs stay the same.
+"""Code and mention resolution, kept by a long-lived pipeline and redone for what changed.
 
 Resolving calls, imports and bases reads every code file of the database and a few config
 files (``go.mod``, ``tsconfig.json``...: whatever it read or looked for last time, checked
-by size and mtime, ignored or not), so an edit to a note, which changes none of them, reuses
-the last result as it is. Mentions are resolved per note against an index of the code files:
-while no code file changes, only the notes that changed are resolved again. Parsed files are
-recognised by identity: every version of one is a new object.
+by size and mtime, ignored or not). An edit to a note changes none of them: the last result
+is reused as it is. After an edit to code files, every import and every class's bases are
+resolved again (they are few), and the calls of only the files the change can reach: a
+file's refs can only land on what a changed file defines or defined if they name it, so
+those are the changed files, the files whose refs name anything a changed file's old or new
+version defines (a definition, a package, a path part), and the files of every class that
+inherits from a class whose bases or home changed. When that is most files, all are done.
+Mentions are resolved per note against an index of the code files: while no code file
+changes, only the notes that changed are resolved again. Parsed files are recognised by
+identity: every version of one is a new object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ingest.code_resolve import CodeResolution, resolve_code
+from ingest.code_resolve import CodeResolution, CodeResolver, merge_code
 from ingest.mentions import MentionResolution, MentionResolver, merge_mentions
 from ingest.types import ParsedFile
+from kg.model import NodeKind
+
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+FileKey = tuple[str, str]
+
 
 class ResolutionCache:
     """The last code resolution and each note's mentions, with what they were made from."""
 
     def __init__(self) -> None:
-        self._inputs: list[ParsedFile] = []
+        self._files: dict[FileKey, ParsedFile] = {}
         self._roots: dict[str, Path] = {}
         self._configs: list[tuple[int, int] | None] = []  # (size, mtime) of each file it read
         self._code: CodeResolution | None = None
+        self._wants: dict[int, tuple[ParsedFile, frozenset[str]]] = {}  # the words each file's refs name
         self._resolver: MentionResolver | None = None
         self._notes: dict[int, tuple[ParsedFile, MentionResolution]] = {}
+        self.resolved_files = 0  # code files whose calls the last call to ``code`` resolved
 
     def code(self, parsed: Sequence[ParsedFile], roots: dict[str, Path]) -> CodeResolution:
-        """``resolve_code`` of the code files, again only when they (or the config files, or
-        the roots) are not the very ones of last time."""
+        """The code resolution of these files, redone for what changed since last time."""
         code = [pf for pf in parsed if pf.kind == "code"]
-        same = self._code is not None and roots == self._roots and len(code) == len(self._inputs) \
-            and all(a is b for a, b in zip(code, self._inputs)) \
-            and self._configs == _stats(self._code.read, roots)
-        if not same:
-            self._inputs, self._roots = code, dict(roots)
-            self._code = resolve_code(code, roots)
-            self._configs = _stats(self._code.read, roots)
-            self._resolver, self._notes = MentionResolver(code), {}
-        assert self._code is not None
-        return self._code
+        files = {(pf.root, pf.path): pf for pf in code}
+        old = self._code
+        if old is not None and roots == self._roots and self._configs == _stats(old.read, roots):
+            changed = {k for k, pf in files.items() if self._files.get(k) is not pf} | (self._files.keys() - files.keys())
+            if not changed:
+                self.resolved_files = 0
+                return old
+        else:
+            changed = None
+        run = CodeResolver(code, roots)
+        bases = run.inherit()
+        reach = None if changed is None else self._reach(changed, files, old.bases if old else {}, bases)
+        if reach is None or len(reach) * 2 > len(files):
+            result = run.resolve()
+        else:
+            result = run.resolve(reach)
+            parts = {k: p for k, p in old.parts.items() if k in files and k not in reach}  # type: ignore[union-attr]
+            parts.update(result.parts)
+            merged = merge_code(parts[k] for k in sorted(parts))
+            merged.parts, merged.bases, merged.warnings, merged.read = parts, result.bases, result.warnings, result.read
+            result = merged
+        self.resolved_files = len(files) if reach is None or len(reach) * 2 > len(files) else len(reach)
+        self._files, self._roots, self._code = files, dict(roots), result
+        self._configs = _stats(result.read, roots)
+        self._resolver, self._notes = MentionResolver(code), {}
+        return result
+
+    def _reach(self, changed: set[FileKey], files: dict[FileKey, ParsedFile],
+               old_bases: dict[str, list[str]], new_bases: dict[str, list[str]]) -> set[FileKey]:
+        """The files whose calls a change of ``changed`` can alter (see the module's notes)."""
+        versions = [pf for k in changed for pf in (self._files.get(k), files.get(k)) if pf is not None]
+        words: set[str] = set()
+        homes: dict[str, FileKey] = {}
+        for pf in files.values():
+            for node in pf.nodes:
+                if node.kind is NodeKind.CLASS:
+                    homes[node.id] = (pf.root, pf.path)
+        moved = {c for c in old_bases.keys() | new_bases.keys() if old_bases.get(c) != new_bases.get(c)}
+        moved |= {n.id for pf in versions for n in pf.nodes if n.kind is NodeKind.CLASS}
+        derived = _descendants(moved, old_bases) | _descendants(moved, new_bases)
+        for pf in versions:
+            words |= _provides(pf)
+        reach = set(changed) & files.keys()
+        for class_id in derived:
+            words.add(class_id.rpartition("::")[2].rpartition(".")[2])
+            if class_id in homes:
+                reach.add(homes[class_id])
+        for key, pf in files.items():
+            if key not in reach and not words.isdisjoint(self._wanted(pf)):
+                reach.add(key)
+        return reach
+
+    def _wanted(self, pf: ParsedFile) -> frozenset[str]:
+        kept = self._wants.get(id(pf))
+        if kept is None or kept[0] is not pf:
+            words: set[str] = set()
+            for ref in pf.refs:
+                words.update(_WORD.findall(ref.target))
+                for prop, value in ref.props.items():
+                    if prop != "lang":
+                        words.update(_WORD.findall(" ".join(_strings(value))))
+            kept = self._wants[id(pf)] = (pf, frozenset(words))
+            if len(self._wants) > 4 * max(1, len(self._files)):  # versions gone
+                live = {id(p) for p in self._files.values()}
+                self._wants = {k: v for k, v in self._wants.items() if k in live or k == id(pf)}
+        return kept[1]
 
     def mentions(self, parsed: Sequence[ParsedFile]) -> MentionResolution:
         """Every note's mentions (call ``code`` first: it says which code they resolve against)."""
@@ -55,6 +125,44 @@ class ResolutionCache:
             notes[id(pf)] = kept if kept is not None and kept[0] is pf else (pf, self._resolver.note(pf))
         self._notes = notes
         return merge_mentions(part for _, part in notes.values())
+
+
+def _provides(pf: ParsedFile) -> set[str]:
+    """Every word a ref could use to name something of this file: its definitions' names and
+    qualified names, its path's parts, and what its nodes declare (packages, modules)."""
+    words = set(_WORD.findall(posixpath.splitext(pf.path)[0]))
+    for node in pf.nodes:
+        words.update(_WORD.findall(f"{node.name} {node.qualname}"))
+        for value in node.props.values():
+            words.update(_WORD.findall(" ".join(_strings(value))))
+    return words
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+
+
+def _descendants(classes: set[str], bases: dict[str, list[str]]) -> set[str]:
+    """These classes and every class that inherits from one of them, through ``bases``."""
+    children: dict[str, list[str]] = {}
+    for cls, parents in bases.items():
+        for parent in parents:
+            children.setdefault(parent, []).append(cls)
+    out, queue = set(classes), list(classes)
+    while queue:
+        for child in children.get(queue.pop(), ()):
+            if child not in out:
+                out.add(child)
+                queue.append(child)
+    return out
 
 
 def _stats(files: list[tuple[str, str]], roots: dict[str, Path]) -> list[tuple[int, int] | None]:

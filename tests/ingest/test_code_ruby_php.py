@@ -230,3 +230,9 @@ def test_a_top_level_constant_is_not_the_class_around_it(tmp_path):
     res = resolve_code([parse_code("r", "lib/rack/logger.rb", rb)], {"r": tmp_path})
     (call,) = [e for e in res.edges if e.kind is EdgeKind.CALLS]
     assert not call.resolved  # Ruby's own ::Logger, not Rack::Logger
+
+
+def test_bytes_that_are_no_name_make_no_call() -> None:
+    """Found by the property test: tree-sitter recovers a call with an empty name from these."""
+    pf = parse_code("r", "pkg/mod.rb", "\x85)0".encode())
+    assert all(ref.target for ref in pf.refs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -368,30 +370,82 @@ def test_a_long_lived_pipeline_resolves_only_what_changed_and_matches_a_full_ing
         live_store.close()
 
 
-def test_a_note_edit_reuses_the_code_resolution_and_a_code_edit_redoes_it(vault: Path, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest.resolution_cache as cache
-
-    runs = []
-    real = cache.resolve_code
-    monkeypatch.setattr(cache, "resolve_code", lambda *args: runs.append(1) or real(*args))
+def test_a_note_edit_reuses_the_code_resolution_and_a_code_edit_redoes_what_it_reaches(
+        vault: Path, tmp_path: Path) -> None:
     store = LadybugStore.open(tmp_path / "live" / "graph")
     store.migrate()
     live = Pipeline(store, tmp_path / "live" / "ingest.sqlite")
     _write(vault, "code/app.ts", "import { x } from '@lib/x';\nexport function f() { return x(); }\n")
+    _write(vault, "code/other.py", "def unrelated():\n    return 1\n")
+    _write(vault, "code/user.py", "from retry import retry_with_backoff\n\n\ndef go():\n    retry_with_backoff(go)\n")
     _write(vault, ".kgignore", "*.json\n")  # ignored or not, a config file code resolution reads counts
+    resolved = lambda: live._resolutions.resolved_files  # noqa: E731
     try:
         live.ingest([("v", vault)])
+        assert resolved() == 4
         _write(vault, "a.md", "# A\n\nNow it names `retry_with_backoff`.\n")
         live.ingest([("v", vault)])
-        assert len(runs) == 1
+        assert resolved() == 0
         assert _targets(store, "heading:v/a.md#A", "MENTIONS") == {"def:v/code/retry.py::retry_with_backoff"}
         _write(vault, "tsconfig.json", '{"compilerOptions": {"paths": {"@lib/*": ["code/lib/*"]}}}')
         _write(vault, "b.md", "# B\n\nEdited with it.\n")  # an ingest runs (the ignored file alone starts none)
         live.ingest([("v", vault)])
+        assert resolved() == 4  # a file resolution read has changed: all of it again
         _write(vault, "code/retry.py", "def retry_with_backoff(fn):\n    return fn()\n\n\ndef again():\n    pass\n")
         live.ingest([("v", vault)])
-        assert len(runs) == 3
+        assert resolved() == 2  # retry.py and user.py, which names what it defines
+    finally:
+        live.close()
+        store.close()
+
+
+CODE_FIXTURES = ROOT / "tests" / "fixtures" / "code"
+_DEFINED = re.compile(r"\b(?:def|func|fn|function|class|struct|interface|void|int|public|static)\s+(?:\(\w+ \*?\w+\)\s+)?([A-Za-z_]\w*)\s*[(:<{]")
+
+
+def test_code_edits_in_a_long_lived_pipeline_match_a_full_ingest(tmp_path: Path) -> None:
+    """Renamed and added definitions, changed bases, deleted and copied files, in every
+    language: the calls are resolved again only where a change reaches, and the graph is the
+    one a fresh ingest makes."""
+    import random
+
+    tree = tmp_path / "code"
+    shutil.copytree(CODE_FIXTURES, tree)
+    rng = random.Random(7)
+    store = LadybugStore.open(tmp_path / "live" / "graph")
+    store.migrate()
+    live = Pipeline(store, tmp_path / "live" / "ingest.sqlite")
+    partial = 0
+    try:
+        live.ingest([("c", tree)])
+        for step in range(14):
+            files = sorted(p for p in tree.rglob("*") if p.is_file() and p.suffix not in (".mod", ".json"))
+            path = rng.choice(files)
+            text = path.read_text(encoding="utf-8")
+            names = _DEFINED.findall(text)
+            action = ("rename", "copy", "base", "delete")[step % 4]
+            if action == "rename" and names:
+                name = rng.choice(names)
+                path.write_text(re.sub(rf"\b{name}\b", name + "Again", text, count=1), encoding="utf-8")
+            elif action == "copy":
+                path.with_name("copy_" + path.name).write_text(text, encoding="utf-8")
+            elif action == "base":
+                path.write_text(re.sub(r"class (\w+)\(", r"class \1(Base, ", text, count=1)
+                                .replace("extends ", "extends Base", 1), encoding="utf-8")
+            else:
+                path.unlink()
+            live.ingest([("c", tree)])
+            partial += 0 < live._resolutions.resolved_files < len(files)
+            fresh_store = LadybugStore.open(tmp_path / f"fresh{step}" / "graph")
+            fresh_store.migrate()
+            fresh = Pipeline(fresh_store, tmp_path / f"fresh{step}" / "ingest.sqlite")
+            try:
+                fresh.ingest([("c", tree)])
+                assert _graph_rows(store) == _graph_rows(fresh_store), (step, action, path)
+            finally:
+                fresh.close()
+                fresh_store.close()
+        assert partial >= 5  # most edits resolved only the files they reach
     finally:
         live.close()
         store.close()
