@@ -499,6 +499,10 @@ class CodeResolver:
                 step(pf, ref)
         return self.resolver.bases
 
+    def early_edges(self) -> dict[tuple[str, str], list[Edge]]:
+        """Each file's IMPORTS and INHERITS edges, as ``inherit`` drew them."""
+        return {key: list(self.resolver._edges_of.get(id(part), {}).values()) for key, part in self._early.items()}
+
     def _import(self, pf: ParsedFile, ref: Ref) -> None:
         self.resolver.imports(self.index.files[(pf.root, pf.path)], ref)
 

@@ -5,10 +5,13 @@ files (``go.mod``, ``tsconfig.json``...: whatever it read or looked for last tim
 by size and mtime, ignored or not). An edit to a note changes none of them: the last result
 is reused as it is. After an edit to code files, every import and every class's bases are
 resolved again (they are few), and the calls of only the files the change can reach: a
-file's refs can only land on what a changed file defines or defined if they name it, so
-those are the changed files, the files whose refs name anything a changed file's old or new
-version defines (a definition, a package, a path part), and the files of every class that
-inherits from a class whose bases or home changed. When that is most files, all are done.
+file's refs can only land on what a changed file defines or defined if they name it (in
+what they call, or in the scope they call it from: ``void A::f()``), so those are the
+changed files; the files whose refs name anything a changed file's old or new version
+defines (a definition, a package, a path part); the files whose imports or bases now resolve
+otherwise, and the files of every class that inherits from a class whose bases or home
+changed; and every file that imports from one of those, directly or through other files
+(names, re-exports and star imports come through). When that is most files, all are done.
 Mentions are resolved per note against an index of the code files: while no code file
 changes, only the notes that changed are resolved again. Parsed files are recognised by
 identity: every version of one is a new object.
@@ -24,7 +27,7 @@ from pathlib import Path
 from ingest.code_resolve import CodeResolution, CodeResolver, merge_code
 from ingest.mentions import MentionResolution, MentionResolver, merge_mentions
 from ingest.types import ParsedFile
-from kg.model import NodeKind
+from kg.model import Edge, EdgeKind, NodeKind, file_id
 
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 FileKey = tuple[str, str]
@@ -57,7 +60,8 @@ class ResolutionCache:
             changed = None
         run = CodeResolver(code, roots)
         bases = run.inherit()
-        reach = None if changed is None else self._reach(changed, files, old.bases if old else {}, bases)
+        reach = None if changed is None or old is None else \
+            self._reach(changed, files, old, bases, run.early_edges())
         if reach is None or len(reach) * 2 > len(files):
             result = run.resolve()
         else:
@@ -73,26 +77,30 @@ class ResolutionCache:
         self._resolver, self._notes = MentionResolver(code), {}
         return result
 
-    def _reach(self, changed: set[FileKey], files: dict[FileKey, ParsedFile],
-               old_bases: dict[str, list[str]], new_bases: dict[str, list[str]]) -> set[FileKey]:
+    def _reach(self, changed: set[FileKey], files: dict[FileKey, ParsedFile], old: CodeResolution,
+               new_bases: dict[str, list[str]], early: dict[FileKey, list[Edge]]) -> set[FileKey]:
         """The files whose calls a change of ``changed`` can alter (see the module's notes)."""
+        old_bases = old.bases
         versions = [pf for k in changed for pf in (self._files.get(k), files.get(k)) if pf is not None]
         words: set[str] = set()
-        homes: dict[str, FileKey] = {}
-        for pf in files.values():
+        homes: dict[str, FileKey] = {}  # every node's file, by id, before and now
+        for pf in [*self._files.values(), *files.values()]:
             for node in pf.nodes:
-                if node.kind is NodeKind.CLASS:
-                    homes[node.id] = (pf.root, pf.path)
+                homes[node.id] = (pf.root, pf.path)
         moved = {c for c in old_bases.keys() | new_bases.keys() if old_bases.get(c) != new_bases.get(c)}
         moved |= {n.id for pf in versions for n in pf.nodes if n.kind is NodeKind.CLASS}
         derived = _descendants(moved, old_bases) | _descendants(moved, new_bases)
         for pf in versions:
             words |= _provides(pf)
-        reach = set(changed) & files.keys()
+        # What now binds or inherits otherwise: the files whose imports or bases resolve
+        # differently, and the homes of the classes whose line of bases changed.
+        rebound = {key for key in files if (before := old.parts.get(key)) is not None
+                   and _signature(e for e in before.edges if e.kind in _EARLY) != _signature(early.get(key, ()))}
+        rebound |= {homes[c] for c in derived if c in homes}
         for class_id in derived:
             words.add(class_id.rpartition("::")[2].rpartition(".")[2])
-            if class_id in homes:
-                reach.add(homes[class_id])
+        reach = (set(changed) | rebound) & files.keys()
+        reach |= _importers(set(changed) | rebound, homes, old, early) & files.keys()
         for key, pf in files.items():
             if key not in reach and not words.isdisjoint(self._wanted(pf)):
                 reach.add(key)
@@ -102,8 +110,10 @@ class ResolutionCache:
         kept = self._wants.get(id(pf))
         if kept is None or kept[0] is not pf:
             words: set[str] = set()
-            for ref in pf.refs:
+            for ref in pf.refs:  # what it names, and the scope it names it in (`void A::f()`)
                 words.update(_WORD.findall(ref.target))
+                if "::" in ref.src:
+                    words.update(_WORD.findall(ref.src.rpartition("::")[2]))
                 for prop, value in ref.props.items():
                     if prop != "lang":
                         words.update(_WORD.findall(" ".join(_strings(value))))
@@ -148,6 +158,36 @@ def _strings(value: object) -> Iterable[str]:
         for k, v in value.items():
             yield str(k)
             yield from _strings(v)
+
+
+_EARLY = (EdgeKind.IMPORTS, EdgeKind.INHERITS)
+
+
+def _signature(edges: Iterable[Edge]) -> set[tuple]:
+    return {(e.key, e.how, e.resolved, e.confidence, repr(sorted(e.props.items()))) for e in edges}
+
+
+def _importers(start: set[FileKey], homes: dict[str, FileKey], old: CodeResolution,
+               early: dict[FileKey, list[Edge]]) -> set[FileKey]:
+    """The files that import from one of ``start`` (its module, or a definition in it),
+    directly or through other files (names, re-exports and star imports come through),
+    before or now."""
+    by_id = {file_id(*key): key for key in homes.values()}
+    importers: dict[FileKey, set[FileKey]] = {}
+    imports = [(key, e) for key, part in old.parts.items() for e in part.edges if e.kind is EdgeKind.IMPORTS]
+    imports += [(key, e) for key, edges in early.items() for e in edges if e.kind is EdgeKind.IMPORTS]
+    for key, edge in imports:
+        target = by_id.get(edge.dst) or homes.get(edge.dst)
+        if target is not None:
+            importers.setdefault(target, set()).add(key)
+    out: set[FileKey] = set()
+    queue = list(start)
+    while queue:
+        for importer in importers.get(queue.pop(), ()):
+            if importer not in out:
+                out.add(importer)
+                queue.append(importer)
+    return out
 
 
 def _descendants(classes: set[str], bases: dict[str, list[str]]) -> set[str]:

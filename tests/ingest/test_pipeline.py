@@ -449,3 +449,4 @@ def test_code_edits_in_a_long_lived_pipeline_match_a_full_ingest(tmp_path: Path)
     finally:
         live.close()
         store.close()
+

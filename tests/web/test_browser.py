@@ -207,6 +207,7 @@ def test_home_page_says_what_is_indexed_and_its_examples_search(page: Any) -> No
     example.click()
     page.wait_for_selector("#result-list li.result")
     assert page.input_value("#q") == query and not home.is_visible()
+    page.wait_for_load_state("load")  # the page's scripts listen to the box from here on
     page.fill("#q", "")
     assert wait_for(home.is_visible, 5)
     assert page.errors == []
