@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ingest.code_resolve import CodeResolution, CodeResolver, merge_code
 from ingest.mentions import MentionResolution, MentionResolver, merge_mentions
@@ -63,6 +64,7 @@ class ResolutionCache:
         reach = None if changed is None or old is None else \
             self._reach(changed, files, old, bases, run.early_edges())
         if reach is None or len(reach) * 2 > len(files):
+            reach = None
             result = run.resolve()
         else:
             result = run.resolve(reach)
@@ -71,7 +73,7 @@ class ResolutionCache:
             merged = merge_code(parts[k] for k in sorted(parts))
             merged.parts, merged.bases, merged.warnings, merged.read = parts, result.bases, result.warnings, result.read
             result = merged
-        self.resolved_files = len(files) if reach is None or len(reach) * 2 > len(files) else len(reach)
+        self.resolved_files = len(files) if reach is None else len(reach)
         self._files, self._roots, self._code = files, dict(roots), result
         self._configs = _stats(result.read, roots)
         self._resolver, self._notes = MentionResolver(code), {}
@@ -180,14 +182,7 @@ def _importers(start: set[FileKey], homes: dict[str, FileKey], old: CodeResoluti
         target = by_id.get(edge.dst) or homes.get(edge.dst)
         if target is not None:
             importers.setdefault(target, set()).add(key)
-    out: set[FileKey] = set()
-    queue = list(start)
-    while queue:
-        for importer in importers.get(queue.pop(), ()):
-            if importer not in out:
-                out.add(importer)
-                queue.append(importer)
-    return out
+    return _reached(start, importers)
 
 
 def _descendants(classes: set[str], bases: dict[str, list[str]]) -> set[str]:
@@ -196,12 +191,18 @@ def _descendants(classes: set[str], bases: dict[str, list[str]]) -> set[str]:
     for cls, parents in bases.items():
         for parent in parents:
             children.setdefault(parent, []).append(cls)
-    out, queue = set(classes), list(classes)
+    return set(classes) | _reached(classes, children)
+
+
+def _reached(start: Iterable[Any], following: Mapping[Any, Iterable[Any]]) -> set[Any]:
+    """Everything reached from ``start`` through ``following`` (one or more steps)."""
+    out: set[Any] = set()
+    queue = list(start)
     while queue:
-        for child in children.get(queue.pop(), ()):
-            if child not in out:
-                out.add(child)
-                queue.append(child)
+        for nxt in following.get(queue.pop(), ()):
+            if nxt not in out:
+                out.add(nxt)
+                queue.append(nxt)
     return out
 
 
