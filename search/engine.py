@@ -84,11 +84,9 @@ class SearchConfig:
     min_cosine: float = 0.1  # vector candidates below this are not candidates at all
     explain_cosine: float = 0.3  # say "similar meaning" from this cosine up ...
     explain_vector_rank: int = 20  # ... for the vector list's top this many
-    ranker: Ranker | None = field(default_factory=Ranker.load)  # learned weights (search/ranker.json)
-    # With the ranker, the list stops where evidence runs out: a result whose raw score is this
-    # far below the top one's (on the tune half, 99% of relevant results in the top 10 were
-    # within 4.5) ...
-    ranker_margin: float = 5.0
+    # Learned weights and trees (search/ranker.json); with them, the list stops at the ranker's
+    # margin below the top result ...
+    ranker: Ranker | None = field(default_factory=Ranker.load)
     # ... and a query has no good match when no candidate comes this close in meaning (every
     # tune-half query had one at 0.39 or above; 57 of 60 nonsense queries none above 0.35) and
     # none carries every query term in its name.
@@ -584,16 +582,16 @@ class Searcher:
     def _rank(self, view: _View, hits: dict[str, _Hit], k: int) -> list[_Hit]:
         cfg = self.config
         scores = {i: h.score for i, h in hits.items() if h.score > 0}
-        learned = self.ranker() is not None  # the ranker weighs grain and evidence itself
-        dropped = dedupe(scores, view.graph, cfg.dedupe_ratio) if cfg.dedupe and not learned else set()
+        ranker = self.ranker()  # when there is one, it weighs grain and evidence itself
+        dropped = dedupe(scores, view.graph, cfg.dedupe_ratio) if cfg.dedupe and ranker is None else set()
         ranked = sorted((hits[i] for i in scores if i not in dropped), key=lambda h: (-h.score, h.id))
         if cfg.dedupe:
             ranked = _fold_titles(view, ranked)
         ranked = ranked[:max(0, int(k))]
         if not cfg.cutoff or not ranked:
             return ranked
-        if learned:
-            return [h for h in ranked if h.raw >= ranked[0].raw - cfg.ranker_margin]
+        if ranker is not None:
+            return [h for h in ranked if h.raw >= ranked[0].raw - ranker.margin]
         keep = [ranked[0]]
         for hit in ranked[1:]:
             if hit.score < cfg.cutoff_relative * ranked[0].score or hit.score < cfg.cutoff_gap * keep[-1].score:

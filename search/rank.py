@@ -1,10 +1,14 @@
-"""The learned ranker: a linear model over lexical, semantic and graph features of each candidate.
+"""The learned ranker: a linear model plus small boosted trees over lexical, semantic and graph
+features of each candidate.
 
 The candidates are the BM25 and vector lists plus what graph expansion reaches. Each gets
-the features below; its score is ``weights · features``. The weights are learned on labelled
-queries (``train``: pairwise logistic loss, relevant above not relevant in the same query)
-and kept as data in ``ranker.json`` beside this module; ``bench/search/real/tune.py`` learns
-them on the *tune* half of the real-corpus benchmark only.
+the features below; its score is ``weights · features`` plus the sum of the trees' leaves.
+The weights are learned on labelled queries (``train``: pairwise logistic loss, relevant
+above not relevant in the same query); the trees (LambdaMART, learned separately with
+LightGBM) add what a linear score cannot say, such as "a high cosine counts for less in a
+file than in a function". Both are kept as data in ``ranker.json`` beside this module, and
+the trees are evaluated here with numpy, so search needs no LightGBM;
+``bench/search/real/tune.py`` learns them on the *tune* half of the real-corpus benchmark only.
 
 Graph features are what a fused list cannot see: the best cosine among a node's
 neighbours (the answer one link or call away from the obvious hit), its container's and
@@ -17,6 +21,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +97,99 @@ def features(c: Candidate, q: QueryFacts, rrf_k: int = 60) -> list[float]:
     ]
 
 
+@dataclass(frozen=True)
+class Tree:
+    """One regression tree: internal node ``i`` sends a row left when ``row[feature[i]] <=
+    threshold[i]``; a child ``c >= 0`` is an internal node, ``c < 0`` the leaf ``~c``."""
+
+    feature: tuple[str, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    leaf: tuple[float, ...]
+
+    @classmethod
+    def from_lightgbm(cls, structure: Mapping[str, Any], names: Sequence[str]) -> Tree:
+        """A tree of LightGBM's ``dump_model()["tree_info"][i]["tree_structure"]``, its features
+        named by ``names`` (the column order it was learned on).
+
+        Raises:
+            ValueError: a split that is not ``<=`` on a number.
+        """
+        feature: list[str] = []
+        threshold: list[float] = []
+        left: list[int] = []
+        right: list[int] = []
+        leaf: list[float] = []
+
+        def add(node: Mapping[str, Any]) -> int:
+            if "leaf_value" in node:
+                leaf.append(float(node["leaf_value"]))
+                return ~(len(leaf) - 1)
+            if node.get("decision_type") != "<=":
+                raise ValueError(f"unsupported split {node.get('decision_type')!r}")
+            at = len(feature)
+            feature.append(names[int(node["split_feature"])])
+            threshold.append(float(node["threshold"]))
+            left.append(0)
+            right.append(0)
+            left[at] = add(node["left_child"])
+            right[at] = add(node["right_child"])
+            return at
+
+        add(structure)
+        return cls(tuple(feature), tuple(threshold), tuple(left), tuple(right), tuple(leaf))
+
+    def as_dict(self) -> dict[str, list]:
+        return {"feature": list(self.feature), "threshold": list(self.threshold), "left": list(self.left),
+                "right": list(self.right), "leaf": list(self.leaf)}
+
+    @classmethod
+    def of(cls, data: Mapping[str, Sequence]) -> Tree:
+        """A tree as ``as_dict`` wrote it.
+
+        Raises:
+            KeyError: a feature that is not in ``FEATURES`` (the tree was learned on others).
+        """
+        tree = cls(tuple(map(str, data["feature"])), tuple(map(float, data["threshold"])),
+                   tuple(map(int, data["left"])), tuple(map(int, data["right"])), tuple(map(float, data["leaf"])))
+        for name in tree.feature:
+            _COLUMN[name]  # noqa: B018 (raises KeyError for a feature search does not compute)
+        return tree
+
+
+
+class _Forest:
+    """Trees as arrays (tree × node), so that every row goes down every tree at once."""
+
+    def __init__(self, trees: Sequence[Tree]) -> None:
+        nodes = max((len(t.feature) for t in trees), default=0) or 1
+        leaves = max(len(t.leaf) for t in trees)
+        shape = (len(trees), nodes)
+        self.column, self.threshold = np.zeros(shape, dtype=int), np.zeros(shape)
+        self.left, self.right = np.full(shape, -1), np.full(shape, -1)
+        self.leaf = np.zeros((len(trees), leaves))
+        self.start = np.array([0 if t.feature else -1 for t in trees])  # a tree of one leaf starts there
+        for i, t in enumerate(trees):
+            n = len(t.feature)
+            self.column[i, :n] = [_COLUMN[name] for name in t.feature]
+            self.threshold[i, :n], self.left[i, :n], self.right[i, :n] = t.threshold, t.left, t.right
+            self.leaf[i, :len(t.leaf)] = t.leaf
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The sum of every tree's leaf, per row of ``x`` (rows × ``FEATURES``)."""
+        tree, row = np.arange(len(self.start)), np.arange(len(x))[:, None]
+        node = np.tile(self.start, (len(x), 1))
+        while (inner := node >= 0).any():  # rows already at a leaf step in place
+            at = np.maximum(node, 0)
+            goes_left = x[row, self.column[tree, at]] <= self.threshold[tree, at]
+            node = np.where(inner, np.where(goes_left, self.left[tree, at], self.right[tree, at]), node)
+        return self.leaf[tree, ~node].sum(axis=1)
+
+
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
 @dataclass
 class Ranker:
     """Weights per feature name (a missing feature weighs 0), learned with one encoder.
@@ -105,6 +203,11 @@ class Ranker:
     weights: dict[str, float]
     encoder: str = ""
     calibration: tuple[float, float] = (1.0, 0.0)  # (a, b): P(relevant) = sigmoid(a * raw + b)
+    trees: tuple[Tree, ...] = ()  # added to the linear score
+    # A result list stops where evidence runs out: at a raw score this far below the top one's
+    # (learned with the rest: on the tune half, nearly every relevant result in the top 10 was
+    # closer to the top than this).
+    margin: float = 5.0
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Ranker | None:
@@ -113,18 +216,29 @@ class Ranker:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             a, b = data.get("calibration", (1.0, 0.0))
             return cls({str(k): float(v) for k, v in data["weights"].items()}, str(data.get("encoder", "")),
-                       (float(a), float(b)))
+                       (float(a), float(b)), tuple(Tree.of(t) for t in data.get("trees", ())),
+                       float(data.get("margin", cls.margin)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def save(self, path: Path, **meta: Any) -> None:
-        data = {"weights": self.weights, "encoder": self.encoder, "calibration": list(self.calibration), **meta}
-        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        data = {"weights": self.weights, "encoder": self.encoder, "calibration": list(self.calibration),
+                "margin": self.margin, **meta}
+        trees = ",\n".join("  " + json.dumps(t.as_dict(), separators=(",", ":")) for t in self.trees)
+        text = json.dumps(data, indent=1)[:-2] + f',\n "trees": [\n{trees}\n ]\n}}\n'  # a tree a line
+        Path(path).write_text(text, encoding="utf-8")
 
     def score(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
         """The raw scores (for ordering: only their differences within one query mean anything)."""
-        w = np.array([self.weights.get(name, 0.0) for name in FEATURES])
-        return np.asarray(rows, dtype=float) @ w if len(rows) else np.zeros(0)
+        if not len(rows):
+            return np.zeros(0)
+        x = np.asarray(rows, dtype=float)
+        raw = x @ np.array([self.weights.get(name, 0.0) for name in FEATURES])
+        return raw + self._forest.predict(x) if self.trees else raw
+
+    @cached_property
+    def _forest(self) -> _Forest:
+        return _Forest(self.trees)
 
     def probability(self, raw: float) -> float:
         """A raw score as the chance that the result is one a person judged relevant (see

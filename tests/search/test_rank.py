@@ -10,7 +10,7 @@ from kg.store.ladybug import LadybugStore
 from search.engine import SearchConfig, Searcher
 from search.index import SearchIndex, encoder_key
 from kg.model import is_test_path
-from search.rank import FEATURES, Candidate, QueryFacts, Ranker, features, train
+from search.rank import FEATURES, Candidate, QueryFacts, Ranker, Tree, features, train
 from tests.search.conftest import C
 from tests.support.encoders import HashingEncoder
 
@@ -34,6 +34,37 @@ def test_saved_ranker_loads_with_its_encoder(tmp_path) -> None:
     loaded = Ranker.load(tmp_path / "r.json")
     assert loaded == Ranker({"rrf": 1.5, "test": -2.0}, encoder="model@1")
     assert Ranker.load(tmp_path / "missing.json") is None
+
+
+def test_trees_add_their_leaves_to_the_linear_score_and_survive_a_save(tmp_path) -> None:
+    # A tree as LightGBM dumps it: cos <= 0.5 → leaf -1; else name_match <= 0.5 → 2, else 5.
+    dump = {"split_feature": FEATURES.index("cos"), "threshold": 0.5, "decision_type": "<=",
+            "left_child": {"leaf_value": -1.0},
+            "right_child": {"split_feature": FEATURES.index("name_match"), "threshold": 0.5, "decision_type": "<=",
+                            "left_child": {"leaf_value": 2.0}, "right_child": {"leaf_value": 5.0}}}
+    trees = (Tree.from_lightgbm(dump, FEATURES), Tree((), (), (), (), (0.25,)))  # the second: one leaf
+    ranker = Ranker({"rrf": 1.0}, encoder="model@1", trees=trees, margin=3.5)
+    rows = np.zeros((3, len(FEATURES)))
+    rows[:, FEATURES.index("rrf")] = 0.1
+    rows[1, FEATURES.index("cos")] = rows[2, FEATURES.index("cos")] = 0.9
+    rows[2, FEATURES.index("name_match")] = 1.0
+    assert ranker.score(rows.tolist()) == pytest.approx([0.1 - 1 + 0.25, 0.1 + 2 + 0.25, 0.1 + 5 + 0.25])
+    ranker.save(tmp_path / "r.json")
+    assert Ranker.load(tmp_path / "r.json") == ranker
+    text = (tmp_path / "r.json").read_text().replace('"cos"', '"a_feature_search_does_not_compute"')
+    (tmp_path / "r.json").write_text(text)
+    assert Ranker.load(tmp_path / "r.json") is None  # trees learned on other features are not applied
+
+
+def test_trees_score_as_lightgbm_does() -> None:
+    lgb = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(1)
+    x = rng.random((300, len(FEATURES)))
+    grades = (x[:, 0] + x[:, 5] > 1).astype(int) + (x[:, 9] > 0.5)
+    params = {"objective": "lambdarank", "num_leaves": 7, "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1}
+    model = lgb.train(params, lgb.Dataset(x, grades, group=[100, 100, 100]), num_boost_round=30)
+    trees = tuple(Tree.from_lightgbm(t["tree_structure"], FEATURES) for t in model.dump_model()["tree_info"])
+    assert Ranker({}, trees=trees).score(x) == pytest.approx(model.predict(x), abs=1e-9)
 
 
 def test_test_paths_are_recognised() -> None:
