@@ -25,6 +25,10 @@ from kg.errors import ModelError
 log = logging.getLogger(__name__)
 
 MAX_SEQ_LENGTH = 128  # tokens; node texts are compact summaries, and attention is quadratic
+# Up to this many texts are encoded on numpy (embed.numpy_model) while the full model is not
+# loaded: a query or an edited note needs no torch. More go through sentence-transformers,
+# which is faster per text once loaded.
+SMALL_JOB = 64
 _CONFIG_FILES = ("config.json", "modules.json", "sentence_bert_config.json",
                  "config_sentence_transformers.json", "tokenizer.json", "1_Pooling/config.json")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -84,8 +88,10 @@ class SentenceTransformerEncoder:
 
     Its name and version (the cache key of its vectors) come from the directory's files
     without loading anything, so work that finds every vector cached (an ingest that changed
-    nothing searchable, or only texts embedded before) never imports torch. The model
-    loads once, on the first ``encode`` or ``dim``, under a lock (server threads share it).
+    nothing searchable, or only texts embedded before) never imports torch. A few texts (a
+    query, an edited note) are encoded on numpy when the directory holds a model
+    ``embed.numpy_model`` runs, with the same vectors. The full model loads once, on the
+    first larger ``encode``, under a lock (server threads share it).
 
     Args:
         path: the model directory (``modules.json`` and weights inside).
@@ -109,6 +115,7 @@ class SentenceTransformerEncoder:
         self.version = versioned(self.path, max_seq_length)
         self.lineage = lineage_of(self.path)
         self._model: Any = None
+        self._small: Any = None  # the numpy model; False when this directory has none
         self._dim = 0
         self._lock = threading.Lock()
 
@@ -120,9 +127,26 @@ class SentenceTransformerEncoder:
                 self._model = self._load()
         return self._model
 
+    def small_model(self) -> Any:
+        """The numpy model of this directory (loaded now if this is the first use), or None when
+        it is not one numpy runs or the encoder has a device of its own."""
+        with self._lock:
+            if self._small is None:
+                from embed.numpy_model import numpy_model
+
+                started = time.perf_counter()
+                model = numpy_model(self.path, self.max_seq_length) if self.device in (None, "cpu") else None
+                self._small = model or False
+                if model is not None:
+                    log.info("loaded encoder %s@%s on numpy in %.1f s", self.name, self.version,
+                             time.perf_counter() - started)
+        return self._small or None
+
     @property
     def dim(self) -> int:
-        """The vectors' dimension (loads the model)."""
+        """The vectors' dimension (loads a model)."""
+        if self._model is None and (small := self.small_model()) is not None:
+            return int(small.dim)
         model = self.model
         if not self._dim:
             getter = getattr(model, "get_embedding_dimension", None) or \
@@ -160,6 +184,8 @@ class SentenceTransformerEncoder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= SMALL_JOB and self._model is None and (small := self.small_model()) is not None:
+            return small.encode(texts, batch_size)
         vectors = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
                                     convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
