@@ -68,7 +68,6 @@ class Workspace:
         self._feedback: Any = None
         self._registry: Any = None
         self._pipeline: Any = None
-        self._index_synced = False  # this workspace has synced the index against every node
 
     # -- the parts ---------------------------------------------------------------------
 
@@ -155,12 +154,12 @@ class Workspace:
                 searchers = list(self._searchers.values())
             for searcher in searchers:  # they keep answering from the view they have
                 held.enter_context(searcher.updating(reload=False))
-            summary: dict[str, Any] = self.index().sync(self.store(), encoder).as_dict()
+            summary: dict[str, Any] = self.index().sync(self.store(), encoder,
+                                                        graph_version=self._graph_version()).as_dict()
             record = registry.promote(name)
             with self._lock:
                 self._encoder = encoder
                 self._searchers.clear()
-            self._index_synced = True
             return record, summary
 
     def searcher(self, config: str | None = None) -> Any:
@@ -216,7 +215,7 @@ class Workspace:
 
         if not self.layout.ingest_state.exists():
             return {}
-        return {name: d.resolve() for name, d in IngestState.peek(self.layout.ingest_state)[0].items()}
+        return {name: d.resolve() for name, d in IngestState.peek(self.layout.ingest_state).roots.items()}
 
     def ingested_at(self) -> dict[str, float]:
         """Root name → when an ingest last scanned it (Unix time)."""
@@ -224,7 +223,7 @@ class Workspace:
 
         if not self.layout.ingest_state.exists():
             return {}
-        return IngestState.peek(self.layout.ingest_state)[1]
+        return IngestState.peek(self.layout.ingest_state).ingested_at
 
     # -- writing -----------------------------------------------------------------------
 
@@ -254,35 +253,44 @@ class Workspace:
                                                           "edges_written", "edges_deleted"))
             if changed:
                 self.changed_at = time.time()
-            if not index:
-                self._index_synced = False  # the index now lags: the next sync reads every node
+            if not index:  # the index now lags: the next sync reads every node
                 return report, None
             synced = self.sync_index(progress=bool(getattr(progress, "enabled", False)), only=report.touched,
-                                     edges_put=report.edges_put, edges_gone=report.edges_gone)
+                                     edges_put=report.edges_put, edges_gone=report.edges_gone,
+                                     versions=report.graph_versions)
             return report, synced
 
     def sync_index(self, *, progress: bool = False, only: Any = None, edges_put: Sequence[Any] = (),
-                   edges_gone: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
+                   edges_gone: Sequence[tuple[str, str, str]] = (),
+                   versions: tuple[int, int] | None = None) -> dict[str, Any]:
         """Bring the search index up to date with the graph (only changed texts are embedded),
         then refresh the searchers so that the next search sees it.
 
         Args:
             progress: show a bar while embedding.
-            only: the node ids an ingest touched; honoured once this workspace has synced
-                the index in full (before that, every node is read).
+            only: the node ids an ingest touched; honoured when the index matched the graph
+                as it was before that ingest (in this process or an earlier one), else
+                every node is read.
             edges_put, edges_gone: the edges the ingest wrote and removed: the searchers
                 patch their graphs with them instead of reading every edge again.
+            versions: the graph's versions before and after that ingest (None: ``only`` is
+                not honoured, and the graph is as the state says now).
         """
         with self.write_lock, contextlib.ExitStack() as held:
             with self._lock:
                 searchers = list(self._searchers.values())
-            hint = only if self._index_synced else None
+            index = self.index()
+            before, after = versions or (None, self._graph_version())
+            hint = only if before is not None and index.graph_version == before else None
             for searcher in searchers:  # searches meanwhile answer from the views they have
                 held.enter_context(searcher.updating(edges_put, edges_gone, touched=hint))
-            summary: dict[str, Any] = self.index().sync(self.store(), self.encoder(), progress=progress,
-                                                        only=hint).as_dict()
-            self._index_synced = True
-            return summary
+            return index.sync(self.store(), self.encoder(), progress=progress, only=hint,
+                              graph_version=after).as_dict()
+
+    def _graph_version(self) -> int:
+        from ingest.state import IngestState
+
+        return IngestState.peek(self.layout.ingest_state).graph_version
 
     # -- lifetime ----------------------------------------------------------------------
 

@@ -105,6 +105,7 @@ class Pipeline:
         """
         started = time.perf_counter()
         report = IngestReport()
+        before = self.state.graph_version()
         known = self.state.roots()
         for name, directory in roots:
             directory = directory.resolve()
@@ -125,6 +126,7 @@ class Pipeline:
             stats, warnings = self.state.resolution()
             report.resolution.update(stats)
             report.warnings += warnings
+        report.graph_versions = (before, self.state.graph_version())
         report.seconds = time.perf_counter() - started
         return report
 

@@ -33,6 +33,8 @@ class IngestReport:
             look at again).
         edges_put, edges_gone: the edges this run wrote (new or changed) and the keys of
             those it removed (detached ones included): what a searcher patches its graph with.
+        graph_versions: the graph's version (``IngestState.graph_version``) before and after
+            this run: ``touched`` is all that differs between the two.
     """
 
     files: Counter[str] = field(default_factory=Counter)
@@ -46,6 +48,7 @@ class IngestReport:
     touched: set[str] = field(default_factory=set)
     edges_put: list[Edge] = field(default_factory=list)
     edges_gone: list[tuple[str, str, str]] = field(default_factory=list)
+    graph_versions: tuple[int, int] = (0, 0)
 
     def skipped_in_order(self) -> list[tuple[str, str]]:
         """The skipped paths, bad files first and those left out by ignore rules last."""

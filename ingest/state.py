@@ -73,6 +73,14 @@ class Problem(NamedTuple):
     message: str
 
 
+class Peek(NamedTuple):
+    """What a reader may know of the state without waiting for a writer."""
+
+    roots: dict[str, Path]
+    ingested_at: dict[str, float]  # root name → when an ingest last scanned it (Unix time)
+    graph_version: int  # see IngestState.graph_version
+
+
 class IngestState:
     """Parsed files and the mirror of the store, in one SQLite file."""
 
@@ -111,19 +119,20 @@ class IngestState:
         return {name: Path(d) for name, d in self.db.execute("SELECT name, dir FROM roots")}
 
     @staticmethod
-    def peek(path: Path) -> tuple[dict[str, Path], dict[str, float]]:
-        """The roots and when each was last scanned, read without writing anything (so without
-        waiting for an ingest that is writing meanwhile); empty for a state not made yet."""
+    def peek(path: Path) -> Peek:
+        """The roots, when each was last scanned and the graph's version, read without writing
+        anything (so without waiting for an ingest that is writing meanwhile); empty for a
+        state not made yet."""
         try:
             with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as db:
                 roots = {name: Path(d) for name, d in db.execute("SELECT name, dir FROM roots")}
-                row = db.execute("SELECT value FROM meta WHERE key = 'ingested_at'").fetchone()
+                meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('ingested_at', 'graph_version')"))
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc) or "unable to open" in str(exc):
-                return {}, {}
+                return Peek({}, {}, 0)
             raise
-        data = json.loads(row[0]) if row else {}
-        return roots, {str(k): float(v) for k, v in data.items()}
+        data = json.loads(meta.get("ingested_at") or "{}")
+        return Peek(roots, {str(k): float(v) for k, v in data.items()}, int(meta.get("graph_version") or 0))
 
     def set_root(self, name: str, directory: Path) -> None:
         self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (name, str(directory)))
@@ -251,8 +260,18 @@ class IngestState:
         return bool(row and row[0] == "1")
 
     def set_dirty(self, dirty: bool) -> None:
+        """Mark the store as being written (True) or written (False); being written is a new
+        version of the graph, even if the write dies half-way."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", ("1" if dirty else "0",))
+        if dirty:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('graph_version', ?)", (str(self.graph_version() + 1),))
         self.db.commit()
+
+    def graph_version(self) -> int:
+        """Grows whenever the store is written: the search index remembers the version it last
+        matched, so that a later process can sync only what an ingest touched since."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'graph_version'").fetchone()
+        return int(row[0]) if row else 0
 
     def commit(self) -> None:
         self.db.commit()

@@ -211,6 +211,12 @@ class SearchIndex:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    @property
+    def graph_version(self) -> int | None:
+        """The version of the graph (``ingest.state``) the index last matched, if known."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'graph_version'").fetchone()
+        return int(row[0]) if row else None
+
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM items").fetchone()[0])
 
@@ -305,7 +311,7 @@ class SearchIndex:
     # -- sync ----------------------------------------------------------------------------
 
     def sync(self, store: GraphStore, encoder: Encoder, *, progress: bool = False,
-             only: Collection[str] | None = None) -> SyncReport:
+             only: Collection[str] | None = None, graph_version: int | None = None) -> SyncReport:
         """Make the index equal to the store's searchable nodes.
 
         Args:
@@ -314,6 +320,8 @@ class SearchIndex:
             progress: show a tqdm bar while embedding.
             only: the ids of the nodes that may have changed since the last sync (an
                 ingest's ``touched``): only they are read from the store. None reads all.
+            graph_version: the version of the graph the index matches once this sync is
+                done (kept as ``graph_version``; None forgets it).
 
         Returns:
             Counts of added/changed/removed nodes and of texts embedded or found cached.
@@ -359,6 +367,10 @@ class SearchIndex:
                     conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
                                  "DO UPDATE SET value = excluded.value", (str(generation),))
                 self._vector_generation = generation
+        with self._tx() as conn:  # a sync that dies before here leaves the version it had: an older one
+            conn.execute("DELETE FROM meta WHERE key = 'graph_version'")
+            if graph_version is not None:
+                conn.execute("INSERT INTO meta VALUES ('graph_version', ?)", (str(graph_version),))
         report.seconds = time.perf_counter() - started
         log.info("search index synced: %s", report.as_dict())
         return report

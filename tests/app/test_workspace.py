@@ -159,3 +159,60 @@ def test_the_roots_are_read_while_an_ingest_holds_the_state_for_writing_and_the_
     thread.start()
     thread.join(timeout=10)
     assert len(calls) == 2 and "database is locked" in (watcher.last_error or "")
+
+
+def _edit(note: Path, words: str) -> None:
+    note.write_text(note.read_text(encoding="utf-8") + f"\n{words} appear here.\n", encoding="utf-8")
+
+
+def _found(ws: Workspace, query: str, path: str) -> bool:
+    return any(path in r.id for r in ws.searcher().search(query))
+
+
+def test_a_later_process_syncs_only_what_an_ingest_touched_unless_the_index_lags(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = tiny_encoder()
+    monkeypatch.setattr(Workspace, "encoder", lambda self: encoder)
+    vault = tmp_path / "vault"
+    shutil.copytree(FIXTURE_VAULT, vault)
+    settings = Settings(db=tmp_path / "db")
+    with Workspace(settings) as ws:  # each Workspace here is a CLI process's
+        ws.ingest([("vault", vault)])
+    _edit(vault / "Glossary.md", "Wombats")
+    with Workspace(settings) as ws:
+        store = ws.store(write=True)
+        read_all = []
+        every_node = store.iter_nodes
+        monkeypatch.setattr(store, "iter_nodes", lambda *a, **k: read_all.append(1) or every_node(*a, **k))
+        ws.ingest([("vault", vault)])
+        assert not read_all  # the index matched the graph before: only the touched nodes were read
+        assert _found(ws, "wombats", "Glossary.md")
+    # An ingest that leaves the index behind, then one that does not: the second reads every
+    # node, so the first one's edit is searchable too.
+    _edit(vault / "Glossary.md", "Numbats")
+    with Workspace(settings) as ws:
+        ws.ingest([("vault", vault)], index=False)
+    _edit(vault / "Home.md", "Quolls")
+    with Workspace(settings) as ws:
+        ws.ingest([("vault", vault)])
+        assert _found(ws, "numbats", "Glossary.md") and _found(ws, "quolls", "Home.md")
+
+
+def test_a_sync_that_dies_half_way_leaves_the_next_one_reading_every_node(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = tiny_encoder()
+    monkeypatch.setattr(Workspace, "encoder", lambda self: encoder)
+    vault = tmp_path / "vault"
+    shutil.copytree(FIXTURE_VAULT, vault)
+    settings = Settings(db=tmp_path / "db")
+    with Workspace(settings) as ws:
+        ws.ingest([("vault", vault)])
+    _edit(vault / "Glossary.md", "Bilbies")
+    with Workspace(settings) as ws, monkeypatch.context() as broken:
+        broken.setattr(encoder, "encode", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
+        with pytest.raises(RuntimeError, match="killed"):
+            ws.ingest([("vault", vault)])
+    _edit(vault / "Home.md", "Potoroos")
+    with Workspace(settings) as ws:
+        ws.ingest([("vault", vault)])
+        assert _found(ws, "bilbies", "Glossary.md") and _found(ws, "potoroos", "Home.md")
