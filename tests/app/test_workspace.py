@@ -169,15 +169,23 @@ def _found(ws: Workspace, query: str, path: str) -> bool:
     return any(path in r.id for r in ws.searcher().search(query))
 
 
-def test_a_later_process_syncs_only_what_an_ingest_touched_unless_the_index_lags(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def ingested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, Path, Any]:
+    """A vault ingested by one short-lived workspace (a CLI process's): its settings, the vault
+    and the encoder every workspace of the test uses."""
     encoder = tiny_encoder()
     monkeypatch.setattr(Workspace, "encoder", lambda self: encoder)
     vault = tmp_path / "vault"
     shutil.copytree(FIXTURE_VAULT, vault)
     settings = Settings(db=tmp_path / "db")
-    with Workspace(settings) as ws:  # each Workspace here is a CLI process's
+    with Workspace(settings) as ws:
         ws.ingest([("vault", vault)])
+    return settings, vault, encoder
+
+
+def test_a_later_process_syncs_only_what_an_ingest_touched_unless_the_index_lags(
+        ingested: tuple[Settings, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, vault, _ = ingested
     _edit(vault / "Glossary.md", "Wombats")
     with Workspace(settings) as ws:
         store = ws.store(write=True)
@@ -199,14 +207,8 @@ def test_a_later_process_syncs_only_what_an_ingest_touched_unless_the_index_lags
 
 
 def test_a_sync_that_dies_half_way_leaves_the_next_one_reading_every_node(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    encoder = tiny_encoder()
-    monkeypatch.setattr(Workspace, "encoder", lambda self: encoder)
-    vault = tmp_path / "vault"
-    shutil.copytree(FIXTURE_VAULT, vault)
-    settings = Settings(db=tmp_path / "db")
-    with Workspace(settings) as ws:
-        ws.ingest([("vault", vault)])
+        ingested: tuple[Settings, Path, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, vault, encoder = ingested
     _edit(vault / "Glossary.md", "Bilbies")
     with Workspace(settings) as ws, monkeypatch.context() as broken:
         broken.setattr(encoder, "encode", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
