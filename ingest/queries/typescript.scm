@@ -47,6 +47,15 @@
   name: (property_identifier) @name.definition.method) @definition.method
 (method_signature
   name: (property_identifier) @name.definition.method) @definition.method
+; A member whose type is a function is a method in all but name (`checkCallback?: (checking:
+; boolean) => boolean`, `onClose: () => void;` in a declared class); other typed members are data.
+(property_signature
+  name: (property_identifier) @name.definition.method
+  type: (type_annotation [(function_type) (parenthesized_type (function_type))])) @definition.method
+(public_field_definition
+  name: [(property_identifier) (private_property_identifier)] @name.definition.method
+  type: (type_annotation [(function_type) (parenthesized_type (function_type))])
+  !value) @definition.method
 
 (extends_clause value: [(identifier) (member_expression)] @name.reference.inherits)
 (implements_clause [(type_identifier) (nested_type_identifier) (generic_type)] @name.reference.inherits)

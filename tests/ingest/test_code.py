@@ -87,6 +87,29 @@ def test_javascript_and_jsx():
     assert doc == {"retry": "Retry a function a few times.", "log": "Log an error.", "Logger": "", "Logger.write": ""}
 
 
+def test_typescript_members_typed_as_functions_are_methods_and_data_members_are_not():
+    source = b"""
+export interface Command {
+    id: string;
+    /** Called with checking=true to ask whether the command can run now. */
+    checkCallback?: (checking: boolean) => boolean | void;
+    wrapped: ((x: number) => void);
+    hotkeys?: Hotkey[];
+}
+export declare class Plugin {
+    app: App;
+    onExternalSettingsChange?: () => any;
+    typed: () => number = () => 2;
+}
+"""
+    pf = parse_code("api", "obsidian.d.ts", source)
+    assert defs(pf) == {"Command": ("Class", "interface"), "Command.checkCallback": ("Function", "method"),
+                        "Command.wrapped": ("Function", "method"), "Plugin": ("Class", "class"),
+                        "Plugin.onExternalSettingsChange": ("Function", "method"), "Plugin.typed": ("Function", "method")}
+    doc = {n.qualname: n.doc for n in pf.nodes}
+    assert doc["Command.checkCallback"].startswith("Called with checking=true")
+
+
 def test_typescript_kinds_and_heritage():
     pf = parse("typescript", "src/models/user.ts")
     assert defs(pf) == {"Entity": ("Class", "interface"), "Named": ("Class", "interface"),
