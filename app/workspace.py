@@ -262,7 +262,7 @@ class Workspace:
 
     def sync_index(self, *, progress: bool = False, only: Any = None, edges_put: Sequence[Any] = (),
                    edges_gone: Sequence[tuple[str, str, str]] = (),
-                   versions: tuple[int, int] | None = None) -> dict[str, Any]:
+                   versions: tuple[str, str] | None = None) -> dict[str, Any]:
         """Bring the search index up to date with the graph (only changed texts are embedded),
         then refresh the searchers so that the next search sees it.
 
@@ -287,7 +287,9 @@ class Workspace:
             return index.sync(self.store(), self.encoder(), progress=progress, only=hint,
                               graph_version=after).as_dict()
 
-    def _graph_version(self) -> int:
+    def _graph_version(self) -> str | None:
+        """The graph's version now, read before a full sync reads the store (None while
+        another process is writing it: the index will then match no known version)."""
         from ingest.state import IngestState
 
         return IngestState.peek(self.layout.ingest_state).graph_version

@@ -12,12 +12,15 @@ compare them); any other directory, or a GPU, goes through sentence-transformers
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 def numpy_model(path: Path, max_seq_length: int) -> BertModel | StaticModel | None:
     """The model in ``path`` as numpy, or None when it is not one this module runs.
@@ -29,6 +32,8 @@ def numpy_model(path: Path, max_seq_length: int) -> BertModel | StaticModel | No
     try:
         modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
         kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if _json(path / "config_sentence_transformers.json").get("default_prompt_name"):
+            return None  # sentence-transformers puts a prompt before every text
         if kinds == ["StaticEmbedding"]:
             return StaticModel(path)
         # kg normalises every vector itself: a Normalize module changes nothing.
@@ -40,11 +45,32 @@ def numpy_model(path: Path, max_seq_length: int) -> BertModel | StaticModel | No
         if config.get("model_type") != "bert" or config.get("hidden_act") != "gelu" or own.get("do_lower_case") \
                 or config.get("position_embedding_type") not in (None, "absolute"):
             return None
+        tokenizer_config = _json(path / "tokenizer_config.json")
+        if not _normaliser_agrees(path, tokenizer_config):
+            return None
         limits = [max_seq_length, own.get("max_seq_length"), config.get("max_position_embeddings"),
-                  _json(path / "tokenizer_config.json").get("model_max_length")]
+                  tokenizer_config.get("model_max_length")]
         return BertModel(path, config, int(min(n for n in limits if isinstance(n, int) and n > 0)))
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+    except Exception:  # noqa: BLE001 (whatever numpy cannot read, sentence-transformers may: it decides)
+        log.debug("%s does not run on numpy", path, exc_info=True)
         return None
+
+
+# tokenizer_config.json's words for what tokenizer.json's BertNormalizer calls otherwise
+_NORMALISER_KEYS = {"do_lower_case": "lowercase", "tokenize_chinese_chars": "handle_chinese_chars",
+                    "strip_accents": "strip_accents"}
+
+
+def _normaliser_agrees(path: Path, tokenizer_config: dict[str, Any]) -> bool:
+    """Whether ``tokenizer.json`` normalises text as transformers will: it rebuilds a BERT
+    normaliser from ``tokenizer_config.json`` when the two files disagree."""
+    said = {k: tokenizer_config[k] for k in _NORMALISER_KEYS if k in tokenizer_config}
+    if not said:
+        return True
+    normaliser = _json(path / "tokenizer.json").get("normalizer") or {}
+    if normaliser.get("type") != "BertNormalizer":
+        return False
+    return all(normaliser.get(_NORMALISER_KEYS[k]) == v for k, v in said.items())
 
 
 def _json(file: Path) -> dict[str, Any]:

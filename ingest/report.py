@@ -48,7 +48,7 @@ class IngestReport:
     touched: set[str] = field(default_factory=set)
     edges_put: list[Edge] = field(default_factory=list)
     edges_gone: list[tuple[str, str, str]] = field(default_factory=list)
-    graph_versions: tuple[int, int] = (0, 0)
+    graph_versions: tuple[str, str] = ("", "")
 
     def skipped_in_order(self) -> list[tuple[str, str]]:
         """The skipped paths, bad files first and those left out by ignore rules last."""

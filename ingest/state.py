@@ -20,6 +20,7 @@ import contextlib
 import json
 import pickle
 import sqlite3
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -78,7 +79,7 @@ class Peek(NamedTuple):
 
     roots: dict[str, Path]
     ingested_at: dict[str, float]  # root name → when an ingest last scanned it (Unix time)
-    graph_version: int  # see IngestState.graph_version
+    graph_version: str | None  # see IngestState.graph_version; None while an ingest is writing
 
 
 class IngestState:
@@ -96,6 +97,8 @@ class IngestState:
                 migrate(self.db)
                 self.db.execute(f"PRAGMA user_version = {number:d}")  # PRAGMA takes no parameters
                 self.db.commit()
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('state_id', ?)", (uuid.uuid4().hex[:16],))
+        self.db.commit()
         if parser_version is not None:
             self._check_parser(parser_version)
 
@@ -126,13 +129,14 @@ class IngestState:
         try:
             with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as db:
                 roots = {name: Path(d) for name, d in db.execute("SELECT name, dir FROM roots")}
-                meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('ingested_at', 'graph_version')"))
+                meta = dict(db.execute("SELECT key, value FROM meta"))
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc) or "unable to open" in str(exc):
-                return Peek({}, {}, 0)
+                return Peek({}, {}, None)
             raise
         data = json.loads(meta.get("ingested_at") or "{}")
-        return Peek(roots, {str(k): float(v) for k, v in data.items()}, int(meta.get("graph_version") or 0))
+        version = None if meta.get("dirty") == "1" else _version(meta)
+        return Peek(roots, {str(k): float(v) for k, v in data.items()}, version)
 
     def set_root(self, name: str, directory: Path) -> None:
         self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (name, str(directory)))
@@ -264,14 +268,19 @@ class IngestState:
         version of the graph, even if the write dies half-way."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('dirty', ?)", ("1" if dirty else "0",))
         if dirty:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('graph_version', ?)", (str(self.graph_version() + 1),))
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'graph_writes'").fetchone()
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('graph_writes', ?)", (str(int(row[0]) + 1 if row else 1),))
         self.db.commit()
 
-    def graph_version(self) -> int:
-        """Grows whenever the store is written: the search index remembers the version it last
-        matched, so that a later process can sync only what an ingest touched since."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'graph_version'").fetchone()
-        return int(row[0]) if row else 0
+    def graph_version(self) -> str:
+        """Changes whenever the store is written: the search index remembers the version it
+        last matched, so that a later process can sync only what an ingest touched since.
+        It is this state's own id (a state made again never repeats a version) and a count."""
+        return _version(dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('state_id', 'graph_writes')")))
 
     def commit(self) -> None:
         self.db.commit()
+
+
+def _version(meta: dict[str, str]) -> str:
+    return f"{meta.get('state_id', '')}.{meta.get('graph_writes', '0')}"

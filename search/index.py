@@ -212,10 +212,10 @@ class SearchIndex:
         return int(row[0]) if row else 0
 
     @property
-    def graph_version(self) -> int | None:
+    def graph_version(self) -> str | None:
         """The version of the graph (``ingest.state``) the index last matched, if known."""
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'graph_version'").fetchone()
-        return int(row[0]) if row else None
+        return str(row[0]) if row else None
 
     def __len__(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM items").fetchone()[0])
@@ -311,7 +311,7 @@ class SearchIndex:
     # -- sync ----------------------------------------------------------------------------
 
     def sync(self, store: GraphStore, encoder: Encoder, *, progress: bool = False,
-             only: Collection[str] | None = None, graph_version: int | None = None) -> SyncReport:
+             only: Collection[str] | None = None, graph_version: str | None = None) -> SyncReport:
         """Make the index equal to the store's searchable nodes.
 
         Args:
@@ -370,7 +370,7 @@ class SearchIndex:
         with self._tx() as conn:  # a sync that dies before here leaves the version it had: an older one
             conn.execute("DELETE FROM meta WHERE key = 'graph_version'")
             if graph_version is not None:
-                conn.execute("INSERT INTO meta VALUES ('graph_version', ?)", (str(graph_version),))
+                conn.execute("INSERT INTO meta VALUES ('graph_version', ?)", (graph_version,))
         report.seconds = time.perf_counter() - started
         log.info("search index synced: %s", report.as_dict())
         return report

@@ -150,11 +150,18 @@ class Tree:
 
         Raises:
             KeyError: a feature that is not in ``FEATURES`` (the tree was learned on others).
+            ValueError: the lists do not make a tree (a child before its parent, or none there).
         """
         tree = cls(tuple(map(str, data["feature"])), tuple(map(float, data["threshold"])),
                    tuple(map(int, data["left"])), tuple(map(int, data["right"])), tuple(map(float, data["leaf"])))
         for name in tree.feature:
             _COLUMN[name]  # noqa: B018 (raises KeyError for a feature search does not compute)
+        inner = len(tree.feature)
+        if len(tree.threshold) != inner or len(tree.left) != inner or len(tree.right) != inner or not tree.leaf:
+            raise ValueError("a tree's lists differ in length")
+        for at, child in [*enumerate(tree.left), *enumerate(tree.right)]:  # children after parents: no cycle
+            if not (at < child < inner or 0 <= ~child < len(tree.leaf)):
+                raise ValueError(f"node {at} of a tree has no child {child}")
         return tree
 
 

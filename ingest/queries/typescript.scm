@@ -49,9 +49,17 @@
   name: (property_identifier) @name.definition.method) @definition.method
 ; A member whose type is a function is a method in all but name (`checkCallback?: (checking:
 ; boolean) => boolean`, `onClose: () => void;` in a declared class); other typed members are data.
-(property_signature
-  name: (property_identifier) @name.definition.method
-  type: (type_annotation [(function_type) (parenthesized_type (function_type))])) @definition.method
+; Only members of an interface or of a named object type: an inline type (a parameter's, a
+; return type's) declares nothing.
+(interface_body
+  (property_signature
+    name: (property_identifier) @name.definition.method
+    type: (type_annotation [(function_type) (parenthesized_type (function_type))])) @definition.method)
+(type_alias_declaration
+  value: (object_type
+    (property_signature
+      name: (property_identifier) @name.definition.method
+      type: (type_annotation [(function_type) (parenthesized_type (function_type))])) @definition.method))
 (public_field_definition
   name: [(property_identifier) (private_property_identifier)] @name.definition.method
   type: (type_annotation [(function_type) (parenthesized_type (function_type))])

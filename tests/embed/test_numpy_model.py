@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embed.encoder import SMALL_JOB, SentenceTransformerEncoder, general_model_dir, load_encoder
+from embed.encoder import SMALL_JOB_CHARS, SentenceTransformerEncoder, general_model_dir, load_encoder
 from embed.numpy_model import BertModel, StaticModel, numpy_model
 
 TEXTS = ["", "  ", "retry logic with exponential backoff", "  padded with spaces  ",
@@ -22,8 +22,8 @@ def _reference(path: Path, texts: list[str]) -> np.ndarray:
     """What the encoder gives through sentence-transformers (a job too large for numpy)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     encoder = SentenceTransformerEncoder(path, device="cpu")
-    assert len(texts * (SMALL_JOB // len(texts) + 1)) > SMALL_JOB
-    return encoder.encode(texts * (SMALL_JOB // len(texts) + 1))[:len(texts)]
+    encoder.model  # noqa: B018 (loaded: every job goes through it)
+    return encoder.encode(texts)
 
 
 def _scratch(tmp_path: Path, kind: str) -> Path:
@@ -51,12 +51,32 @@ def test_models_kg_trains_run_on_numpy_with_the_same_vectors(tmp_path: Path, kin
 
 
 def test_a_model_numpy_does_not_run_goes_through_sentence_transformers(tmp_path: Path) -> None:
+    import json
+    import shutil
+
     path = _scratch(tmp_path, "scratch")
     modules = (path / "modules.json").read_text()
     (path / "modules.json").write_text(modules.replace("Pooling", "SomethingElse"))
     assert numpy_model(path, 128) is None
     (path / "modules.json").write_text("{broken")
     assert numpy_model(path, 128) is None
+    (path / "modules.json").write_text(modules)
+    (path / "tokenizer.json").rename(path / "tokenizer.json.away")
+    assert numpy_model(path, 128) is None  # no fast tokenizer: not ours to read
+    (path / "tokenizer.json.away").rename(path / "tokenizer.json")
+    # Where sentence-transformers would encode otherwise than numpy: a default prompt, and a
+    # tokenizer_config.json that contradicts tokenizer.json (transformers follows the config).
+    other = tmp_path / "general"
+    shutil.copytree(general_model_dir(), other)
+    assert isinstance(numpy_model(other, 128), BertModel)
+    config = json.loads((other / "tokenizer_config.json").read_text())
+    (other / "tokenizer_config.json").write_text(json.dumps({**config, "do_lower_case": False}))
+    assert numpy_model(other, 128) is None
+    (other / "tokenizer_config.json").write_text(json.dumps(config))
+    st = json.loads((other / "config_sentence_transformers.json").read_text())
+    (other / "config_sentence_transformers.json").write_text(
+        json.dumps({**st, "prompts": {"query": "query: "}, "default_prompt_name": "query"}))
+    assert numpy_model(other, 128) is None
 
 
 def test_a_small_job_loads_no_torch_model_and_a_large_one_does(tmp_path: Path) -> None:
@@ -64,5 +84,5 @@ def test_a_small_job_loads_no_torch_model_and_a_large_one_does(tmp_path: Path) -
     assert isinstance(encoder, SentenceTransformerEncoder)
     small = encoder.encode(TEXTS[:3])
     assert encoder._model is None and small.shape == (3, encoder.dim) and encoder._model is None
-    large = encoder.encode(TEXTS[:3] * SMALL_JOB)
+    large = encoder.encode(TEXTS[:3] * (SMALL_JOB_CHARS // 20))
     assert encoder._model is not None and np.abs(large[:3] - small).max() < 1e-5

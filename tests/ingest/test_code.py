@@ -101,11 +101,17 @@ export declare class Plugin {
     onExternalSettingsChange?: () => any;
     typed: () => number = () => 2;
 }
+export type Handlers = { onOpen: () => void; count: number };
+function button(props: { onClick: () => void }): { stop: () => void } { return props as any; }
+let inline: { run: () => void };
+interface Nested { inner: { deep: () => void } }
 """
     pf = parse_code("api", "obsidian.d.ts", source)
     assert defs(pf) == {"Command": ("Class", "interface"), "Command.checkCallback": ("Function", "method"),
                         "Command.wrapped": ("Function", "method"), "Plugin": ("Class", "class"),
-                        "Plugin.onExternalSettingsChange": ("Function", "method"), "Plugin.typed": ("Function", "method")}
+                        "Plugin.onExternalSettingsChange": ("Function", "method"), "Plugin.typed": ("Function", "method"),
+                        "Handlers": ("Class", "type"), "Handlers.onOpen": ("Function", "method"),
+                        "button": ("Function", "function"), "Nested": ("Class", "interface")}  # inline types declare nothing
     doc = {n.qualname: n.doc for n in pf.nodes}
     assert doc["Command.checkCallback"].startswith("Called with checking=true")
 

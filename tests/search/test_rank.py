@@ -54,6 +54,9 @@ def test_trees_add_their_leaves_to_the_linear_score_and_survive_a_save(tmp_path)
     text = (tmp_path / "r.json").read_text().replace('"cos"', '"a_feature_search_does_not_compute"')
     (tmp_path / "r.json").write_text(text)
     assert Ranker.load(tmp_path / "r.json") is None  # trees learned on other features are not applied
+    ranker.save(tmp_path / "r.json")
+    (tmp_path / "r.json").write_text((tmp_path / "r.json").read_text().replace('"left":[-1,', '"left":[0,'))
+    assert Ranker.load(tmp_path / "r.json") is None  # a node that is its own child: not a tree
 
 
 def test_trees_score_as_lightgbm_does() -> None:
