@@ -22,6 +22,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+
 def numpy_model(path: Path, max_seq_length: int) -> BertModel | StaticModel | None:
     """The model in ``path`` as numpy, or None when it is not one this module runs.
 
