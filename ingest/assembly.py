@@ -42,6 +42,7 @@ class Assembly:
         # id(owner) → (owner, its nodes, its valid edges, how many it had that were not): the
         # owner is held so that its id cannot be taken by a new object while it is here.
         self._held: dict[int, tuple[object, Sequence[Node], list[Edge], int]] = {}
+        self._givers_known = True  # False after a first assembly, until a second one needs them
 
     def update(self, owners: Sequence[tuple[object, Sequence[Node], Sequence[Edge]]],
                extra_nodes: Iterable[Node] = ()) -> tuple[dict[str, Node], list[EdgeKey]]:
@@ -57,6 +58,9 @@ class Assembly:
             keys of the edges that may differ from last time (those new owners brought, and
             those whose first giver changed).
         """
+        if not self._held:
+            return self._first_assembly(owners, extra_nodes)
+        self._know_givers()
         self.touched = set()
         order = {id(owner): n for n, (owner, _, _) in enumerate(owners)}
         node_keys: set[str] = set()
@@ -91,6 +95,40 @@ class Assembly:
                 if now is not None:
                     brought.append(key)
         return everything, brought
+
+    def _first_assembly(self, owners: Sequence[tuple[object, Sequence[Node], Sequence[Edge]]],
+                        extra_nodes: Iterable[Node]) -> tuple[dict[str, Node], list[EdgeKey]]:
+        """Assemble from nothing: the first giver in owner order is the first one met. Who
+        gives what is worked out only if another update comes (a CLI ingest has none)."""
+        gone = set(self.nodes)
+        self.nodes, self.edges, self.dropped = {}, {}, 0
+        for _, nodes, _ in owners:
+            for node in nodes:
+                if node.id not in self.nodes:
+                    self.nodes[node.id] = node
+        self.touched = gone | set(self.nodes)
+        self.node_kinds = Counter(n.kind.value for n in self.nodes.values())
+        everything = dict(self.nodes)
+        for node in extra_nodes:
+            everything.setdefault(node.id, node)
+        for owner, nodes, edges in owners:
+            valid = [e for e in edges if valid_edge(e, everything)]
+            self._held[id(owner)] = (owner, nodes, valid, len(edges) - len(valid))
+            self.dropped += len(edges) - len(valid)
+            for edge in valid:
+                if edge.key not in self.edges:
+                    self.edges[edge.key] = edge
+        self.edge_kinds = Counter(key[1] for key in self.edges)
+        self._node_givers, self._edge_givers, self._givers_known = {}, {}, False
+        return everything, list(self.edges)
+
+    def _know_givers(self) -> None:
+        if self._givers_known:
+            return
+        for key, (_, nodes, valid, _) in self._held.items():
+            _give(self._node_givers, key, [(n.id, n) for n in nodes], set())
+            _give(self._edge_givers, key, [(e.key, e) for e in valid], set())
+        self._givers_known = True
 
 
 def _give(givers: dict[Any, list[tuple[int, Any]]], owner: int, items: list[tuple[Any, Any]], keys: set[Any]) -> None:

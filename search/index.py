@@ -331,11 +331,13 @@ class SearchIndex:
         """
         started = time.perf_counter()
         report = SyncReport(encoder=encoder_key(encoder))
-        try:
-            held = self.vector_index()[1]
-        except SearchError as exc:  # rebuilt below, from the embedding cache
-            log.warning("%s; the vectors are rebuilt", exc)
-            self._stored, self._vector_generation, held = StoredVectors(), self.generation, ""
+        held = self._file_encoder() if only is not None and self._stored is None else None
+        if held is None:
+            try:
+                held = self.vector_index()[1]
+            except SearchError as exc:  # rebuilt below, from the embedding cache
+                log.warning("%s; the vectors are rebuilt", exc)
+                self._stored, self._vector_generation, held = StoredVectors(), self.generation, ""
         full = only is None or held != report.encoder
         ids: list[str] = []
         if full:
@@ -403,6 +405,10 @@ class SearchIndex:
         """Upsert the vectors whose text changed and delete those of nodes gone; ``only``: the
         ids that may have changed (None: look at every indexed node)."""
         key = encoder_key(encoder)
+        if only is not None and self._stored is None:  # nothing loaded here: a CLI ingest's sync
+            patched = self._patch_vectors(encoder, key, nodes, report, only)
+            if patched is not None:
+                return patched
         self.vector_index()
         stored = self._stored
         assert stored is not None
@@ -442,6 +448,73 @@ class SearchIndex:
         hashes.update((i, stale[i][0]) for i in order)
         stored.save(self.path, self._tx, order, gone, whole=fresh)
         self._stored = stored
+        return True
+
+    def _file_encoder(self) -> str | None:
+        """The encoder key of the matrix file, read without reading the matrix; None when
+        there is no readable file of the current layout that holds every row in use."""
+        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_file', 'vectors_encoder')"))
+        if not meta.get("vectors_file") or not meta.get("vectors_encoder"):
+            return None
+        try:
+            shape = np.load(self.path / meta["vectors_file"], mmap_mode="r").shape
+        except (OSError, ValueError):
+            return None
+        last = self._conn.execute("SELECT max(row) FROM vectors").fetchone()[0]
+        return meta["vectors_encoder"] if len(shape) == 2 and (last is None or last < shape[0]) else None
+
+    def _patch_vectors(self, encoder: Encoder, key: str, nodes: dict[str, Node], report: SyncReport,
+                       only: Collection[str]) -> bool | None:
+        """A partial sync's vectors written into the matrix file in place, reading only the
+        rows of ``only`` (a process that has not loaded the index, such as a CLI ingest, needs
+        no more); None when that cannot be done (another encoder, the first layout, too few
+        spare rows): then the whole index is loaded and synced as usual."""
+        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_file', 'vectors_encoder')"))
+        if meta.get("vectors_encoder") != key or not meta.get("vectors_file"):
+            return None
+        ids = sorted(only)
+        have: dict[str, tuple[int, str]] = {}  # id -> (row, text hash)
+        wanted: dict[str, tuple[str, str, str]] = {}  # id -> (text hash, kind, root)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            have.update((r[0], r[1:]) for r in self._conn.execute(
+                f"SELECT id, row, text_hash FROM vectors WHERE id IN ({marks})", chunk))
+            wanted.update((r[0], r[1:]) for r in self._conn.execute(
+                f"SELECT id, text_hash, kind, root FROM items WHERE id IN ({marks})", chunk))
+        gone = [i for i in ids if i not in wanted and i in have]
+        stale = {i: w for i, w in wanted.items() if i not in have or have[i][1] != w[0]}
+        held = int(self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
+        report.kept = held - len(gone) - sum(1 for i in stale if i in have)
+        if not stale and not gone:
+            return False
+        try:
+            matrix = np.load(self.path / meta["vectors_file"], mmap_mode="r+")
+        except (OSError, ValueError):
+            return None  # the load says what is wrong, or rebuilds
+        rows = {i: have[i][0] for i in stale if i in have}
+        used = {r for (r,) in self._conn.execute("SELECT row FROM vectors")} - {have[i][0] for i in gone}
+        spare = (r for r in range(len(matrix)) if r not in used)
+        rows.update(zip((i for i in sorted(stale) if i not in have), spare))
+        if len(rows) < len(stale):
+            return None  # no room: the index grows into a new file
+        found = self._cached(key, sorted({w[0] for w in stale.values()}))
+        report.from_cache = sum(1 for w in stale.values() if w[0] in found)
+        texts = {w[0]: embed_text(nodes[i]) for i, w in stale.items() if w[0] not in found}
+        report.embedded = len(texts)
+        found.update(self._embed(encoder, key, texts, False))
+        try:
+            for node_id in sorted(stale):
+                matrix[rows[node_id]] = found[stale[node_id][0]]
+            matrix.flush()
+        except OSError as exc:
+            raise SearchError(f"cannot write the vectors in {self.path}: {exc}") from exc
+        finally:
+            del matrix
+        with self._tx() as conn:
+            conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                             [(i, rows[i], stale[i][0]) for i in sorted(stale)])
         return True
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,

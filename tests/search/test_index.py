@@ -95,6 +95,43 @@ def test_an_edit_writes_its_rows_in_place_and_another_process_sees_them(
     assert np.allclose(matrix[ids.index(jitter.id)], encoder.encode([embed_text(jitter)])[0])
 
 
+def _vectors_by_id(index: SearchIndex) -> dict[str, list[float]]:
+    ids, matrix, _ = index.vectors()
+    return dict(zip(ids, np.round(matrix, 6).tolist()))
+
+
+@pytest.mark.parametrize("added", [1, 300])  # within the spare rows, and past them
+def test_a_process_that_has_not_read_the_index_syncs_an_ingest_without_reading_it(
+        index: SearchIndex, store: LadybugStore, encoder: HashingEncoder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, added: int) -> None:
+    from search.vector_files import StoredVectors
+
+    (file,) = index.path.glob("vectors*.npy")
+    jitter = next(n for n in sample_nodes() if n.id == note_id("vault", "Jitter.md"))
+    jitter.text, jitter.hash = "Jitter\nAdd random noise to retry delays.", ""
+    jitter.__post_init__()
+    new = []
+    for k in range(added):
+        note = next(n for n in sample_nodes() if n.id == note_id("vault", "Cooking.md"))
+        note.id, note.path, note.text, note.hash = note_id("vault", f"New {k}.md"), f"New {k}.md", f"New note {k}", ""
+        note.__post_init__()
+        new.append(note)
+    store.upsert_nodes([jitter, *new])
+    cooking = note_id("vault", "Cooking.md")
+    store.delete_nodes([(cooking, NodeKind.NOTE)])
+    loads = []
+    every = StoredVectors.load
+    monkeypatch.setattr(StoredVectors, "load", classmethod(lambda cls, *a: loads.append(1) or every(*a)))
+    later = SearchIndex.open(index.path)  # another process: a CLI ingest
+    report = later.sync(store, encoder, only=[jitter.id, cooking, *(n.id for n in new)])
+    assert (report.changed, report.added, report.removed, report.embedded) == (1, added, 1, 1 + added)
+    assert (not loads and file.exists()) if added == 1 else (loads and not file.exists())  # in place / grown
+    fresh = SearchIndex.open(tmp_path / "fresh")
+    fresh.sync(store, encoder)
+    assert _vectors_by_id(SearchIndex.open(index.path)) == _vectors_by_id(fresh)
+    assert later.items() == fresh.items()
+
+
 def test_sync_changes_the_generation_only_when_something_changed(
         index: SearchIndex, store: LadybugStore, encoder: HashingEncoder) -> None:
     before = index.generation
