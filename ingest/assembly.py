@@ -79,14 +79,9 @@ class Assembly:
             if now is not before:
                 self.touched.add(node_id)
                 _place(self.nodes, self.node_kinds, node_id, now, lambda n: n.kind.value)
-        everything = dict(self.nodes)
-        for node in extra_nodes:
-            everything.setdefault(node.id, node)
-        for owner, nodes, edges in arriving:
-            valid = [e for e in edges if valid_edge(e, everything)]
-            self._held[id(owner)] = (owner, nodes, valid, len(edges) - len(valid))
-            self.dropped += len(edges) - len(valid)
-            _give(self._edge_givers, id(owner), [(e.key, e) for e in valid], edge_keys)
+        everything, valid = self._hold(arriving, extra_nodes)
+        for (owner, _, _), edges in zip(arriving, valid):
+            _give(self._edge_givers, id(owner), [(e.key, e) for e in edges], edge_keys)
         brought = []
         for key in edge_keys:
             now = _first(self._edge_givers, key, order)
@@ -108,19 +103,29 @@ class Assembly:
                     self.nodes[node.id] = node
         self.touched = gone | set(self.nodes)
         self.node_kinds = Counter(n.kind.value for n in self.nodes.values())
-        everything = dict(self.nodes)
-        for node in extra_nodes:
-            everything.setdefault(node.id, node)
-        for owner, nodes, edges in owners:
-            valid = [e for e in edges if valid_edge(e, everything)]
-            self._held[id(owner)] = (owner, nodes, valid, len(edges) - len(valid))
-            self.dropped += len(edges) - len(valid)
-            for edge in valid:
+        everything, valid = self._hold(owners, extra_nodes)
+        for edges in valid:
+            for edge in edges:
                 if edge.key not in self.edges:
                     self.edges[edge.key] = edge
         self.edge_kinds = Counter(key[1] for key in self.edges)
         self._node_givers, self._edge_givers, self._givers_known = {}, {}, False
         return everything, list(self.edges)
+
+    def _hold(self, arriving: Sequence[tuple[object, Sequence[Node], Sequence[Edge]]],
+              extra_nodes: Iterable[Node]) -> tuple[dict[str, Node], list[list[Edge]]]:
+        """Every node an edge may end at (the owners' and the extra ones), and the valid edges
+        of each arriving owner, which is held with them from now on."""
+        everything = dict(self.nodes)
+        for node in extra_nodes:
+            everything.setdefault(node.id, node)
+        valid = []
+        for owner, nodes, edges in arriving:
+            kept = [e for e in edges if valid_edge(e, everything)]
+            self._held[id(owner)] = (owner, nodes, kept, len(edges) - len(kept))
+            self.dropped += len(edges) - len(kept)
+            valid.append(kept)
+        return everything, valid
 
     def _know_givers(self) -> None:
         if self._givers_known:
