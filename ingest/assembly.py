@@ -97,6 +97,7 @@ class Assembly:
         gives what is worked out only if another update comes (a CLI ingest has none)."""
         gone = set(self.nodes)
         self.nodes, self.edges, self.dropped = {}, {}, 0
+        self._node_givers, self._edge_givers, self._givers_known = {}, {}, False
         for _, nodes, _ in owners:
             for node in nodes:
                 if node.id not in self.nodes:
@@ -109,7 +110,6 @@ class Assembly:
                 if edge.key not in self.edges:
                     self.edges[edge.key] = edge
         self.edge_kinds = Counter(key[1] for key in self.edges)
-        self._node_givers, self._edge_givers, self._givers_known = {}, {}, False
         return everything, list(self.edges)
 
     def _hold(self, arriving: Sequence[tuple[object, Sequence[Node], Sequence[Edge]]],
