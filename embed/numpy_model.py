@@ -97,10 +97,20 @@ def _tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def _weights(path: Path) -> dict[str, np.ndarray]:
-    from safetensors.numpy import load_file
+_DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4"}
 
-    return load_file(str(path / "model.safetensors"))
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of ``model.safetensors``, mapped from the file rather than read (a query
+    touches a few rows of the 47 MB word embeddings); a tensor of a type numpy has no word for
+    (bfloat16) is left out, so a model that needs one is not run here."""
+    file = path / "model.safetensors"
+    with file.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+    data = np.memmap(file, dtype=np.uint8, mode="r", offset=8 + size)
+    return {name: data[t["data_offsets"][0]:t["data_offsets"][1]].view(_DTYPES[t["dtype"]]).reshape(t["shape"])
+            for name, t in header.items() if name != "__metadata__" and t["dtype"] in _DTYPES}
 
 
 class StaticModel:
@@ -127,7 +137,7 @@ class BertModel:
         self.tokenizer.enable_truncation(max_length=max_tokens)
         weights = _weights(path)
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
-        w = {k[len(prefix):]: v.astype(np.float32) for k, v in weights.items() if k.startswith(prefix)}
+        w = {k[len(prefix):]: v.astype(np.float32, copy=False) for k, v in weights.items() if k.startswith(prefix)}
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.word = w["embeddings.word_embeddings.weight"]
@@ -138,8 +148,8 @@ class BertModel:
         for i in range(int(config["num_hidden_layers"])):
             at = f"encoder.layer.{i}."
 
-            def dense(name: str) -> tuple[np.ndarray, np.ndarray]:
-                return w[at + name + ".weight"].T.copy(), w[at + name + ".bias"]
+            def dense(name: str) -> tuple[np.ndarray, np.ndarray]:  # (in, out): a view, BLAS reads it as it is
+                return w[at + name + ".weight"].T, w[at + name + ".bias"]
 
             def norm(name: str) -> tuple[np.ndarray, np.ndarray]:
                 return w[at + name + ".LayerNorm.weight"], w[at + name + ".LayerNorm.bias"]

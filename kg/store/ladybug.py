@@ -19,8 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from kg.errors import StoreError, StoreUnavailable
 from kg.model import EDGE_COLUMNS, ENDPOINTS, NODE_COLUMNS, Edge, EdgeKind, Node, NodeKind, kinds_for_ids
 from kg.store import ladybug_console
@@ -28,7 +26,24 @@ from kg.store.base import Counts, QueryResult, Subgraph, walk_neighbourhood
 
 log = logging.getLogger(__name__)
 
-_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+# Up to this many rows go in as a query parameter; more as an Arrow table that COPY or LOAD FROM
+# scans, which is faster in bulk but whose first use imports pyarrow and pandas (0.3 s that a
+# CLI ingest of one edited note need not pay).
+_PARAMETER_ROWS = 256
+
+
+def _arrow_schema(columns: dict[str, str], prefix: str = "", *, endpoints: bool = False) -> Any:
+    import pyarrow as pa
+
+    types = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_()}
+    fields = [("from", pa.string()), ("to", pa.string())] if endpoints else []
+    return pa.schema(fields + [(f"{prefix}{c}", types[t]) for c, t in columns.items()])
+
+
+def _typed(columns: dict[str, str]) -> dict[str, str]:
+    """Each column of a parameter row ``r``, cast to the column's type (a null parameter has
+    none of its own)."""
+    return {c: f"CAST(r.{c} AS {t})" for c, t in columns.items()}
 
 
 def _migration_1(conn: Any) -> None:
@@ -144,16 +159,25 @@ class LadybugStore:
                     self._update_nodes(kind, stale)
 
     def _update_nodes(self, kind: NodeKind, rows: list[dict[str, Any]]) -> None:
-        # LOAD FROM a typed Arrow table: parameters lose their types when values are null.
-        schema = pa.schema([(f"r_{c}", _ARROW[t]) for c, t in NODE_COLUMNS.items()])
+        if len(rows) <= _PARAMETER_ROWS:
+            sets = ", ".join(f"n.{c} = {v}" for c, v in _typed(NODE_COLUMNS).items() if c != "id")
+            self._run(f"UNWIND $rows AS r MATCH (n:{kind.value} {{id: r.id}}) SET {sets}", {"rows": rows})
+            return
+        import pyarrow as pa
+
         batch = pa.Table.from_pylist([{f"r_{c}": v for c, v in r.items()} for r in rows],  # noqa: F841
-                                     schema=schema)
+                                     schema=_arrow_schema(NODE_COLUMNS, "r_"))
         sets = ", ".join(f"n.{c} = r_{c}" for c in NODE_COLUMNS if c != "id")
         self._run(f"LOAD FROM batch MATCH (n:{kind.value} {{id: r_id}}) SET {sets}")
 
     def _copy_nodes(self, kind: NodeKind, rows: list[dict[str, Any]]) -> None:
-        schema = pa.schema([(c, _ARROW[t]) for c, t in NODE_COLUMNS.items()])
-        batch = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841 (read by COPY)
+        if len(rows) <= _PARAMETER_ROWS:
+            props = ", ".join(f"{c}: {v}" for c, v in _typed(NODE_COLUMNS).items())
+            self._run(f"UNWIND $rows AS r CREATE (n:{kind.value} {{{props}}})", {"rows": rows})
+            return
+        import pyarrow as pa
+
+        batch = pa.Table.from_pylist(rows, schema=_arrow_schema(NODE_COLUMNS))  # noqa: F841 (read by COPY)
         self._run(f"COPY {kind.value} FROM batch")
 
     def delete_nodes(self, nodes: Iterable[tuple[str, NodeKind]]) -> None:
@@ -173,15 +197,25 @@ class LadybugStore:
                 self._copy_edges(kind, sk, dk, rows)
 
     def _copy_edges(self, kind: EdgeKind, sk: NodeKind, dk: NodeKind, rows: list[dict[str, Any]]) -> None:
-        fields = [("from", pa.string()), ("to", pa.string())]
-        fields += [(c, _ARROW[t]) for c, t in EDGE_COLUMNS.items()]
+        missing = f"cannot add {kind.value} edges {sk.value}->{dk.value} (is every endpoint stored?)"
+        if len(rows) <= _PARAMETER_ROWS:
+            props = ", ".join(f"{c}: {v}" for c, v in _typed(EDGE_COLUMNS).items())
+            made = self._rows(f"UNWIND $rows AS r MATCH (a:{sk.value} {{id: r.src}}) MATCH (b:{dk.value} {{id: r.dst}}) "
+                              f"CREATE (a)-[:{kind.value} {{{props}}}]->(b) RETURN count(*)",
+                              {"rows": [{"src": r["src"], "dst": r["dst"], **{c: r[c] for c in EDGE_COLUMNS}}
+                                        for r in rows]})
+            if made[0][0] != len(rows):
+                raise StoreError(f"{missing}: {len(rows) - made[0][0]} of {len(rows)} have none")
+            return
+        import pyarrow as pa
+
         data = [{"from": r["src"], "to": r["dst"], **{c: r[c] for c in EDGE_COLUMNS}} for r in rows]
-        batch = pa.Table.from_pylist(data, schema=pa.schema(fields))  # noqa: F841 (read by COPY)
+        batch = pa.Table.from_pylist(  # noqa: F841 (read by COPY)
+            data, schema=_arrow_schema(EDGE_COLUMNS, endpoints=True))
         try:
             self._run(f'COPY {kind.value} FROM batch (from="{sk.value}", to="{dk.value}")')
         except StoreError as exc:
-            raise StoreError(f"cannot add {kind.value} edges {sk.value}->{dk.value} "
-                             f"(is every endpoint stored?): {exc}") from exc
+            raise StoreError(f"{missing}: {exc}") from exc
 
     def _delete_edge_rows(self, kind: EdgeKind, sk: NodeKind, dk: NodeKind,
                           rows: list[dict[str, Any]]) -> None:

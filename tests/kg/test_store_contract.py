@@ -102,6 +102,23 @@ def test_fresh_writes_are_ordinary_writes(store):
     assert sorted(store.iter_edges(), key=lambda e: e.key) == sorted(EDGES, key=lambda e: e.key)
 
 
+def test_large_batches_round_trip_as_small_ones_do(store):
+    # Past a few hundred rows a store may take another way in (LadybugDB: COPY from Arrow).
+    notes = [Node(id=f"note:v/n{i}.md", kind=K.NOTE, name=f"n{i}", root="v", path=f"n{i}.md", text=f"body {i}",
+                  start_line=i if i % 3 else None, props={"aliases": [f"N{i}"]} if i % 2 else {}) for i in range(400)]
+    links = [Edge(a.id, E.LINKS_TO, b.id, K.NOTE, K.NOTE, alias=f"a{i}" if i % 2 else "", ambiguous=i % 5 == 0,
+                  line=i if i % 3 else None, confidence=0.5 if i % 4 else 1.0) for i, (a, b) in enumerate(zip(notes, notes[1:]))]
+    store.upsert_nodes(notes, fresh=True)
+    store.upsert_edges(links, fresh=True)
+    changed = [Node(id=n.id, kind=K.NOTE, name=n.name, text=f"new {n.text}", start_line=None if n.start_line else 1)
+               for n in notes]
+    store.upsert_nodes(changed)
+    assert sorted(store.iter_nodes(), key=lambda n: n.id) == sorted(changed, key=lambda n: n.id)
+    assert sorted(store.iter_edges(), key=lambda e: e.key) == sorted(links, key=lambda e: e.key)
+    with pytest.raises(StoreError):
+        store.upsert_edges([Edge(a.id, E.LINKS_TO, "note:v/ghost.md", K.NOTE, K.NOTE, line=i) for i, a in enumerate(notes)])
+
+
 def test_edge_to_a_missing_endpoint_is_an_error_not_a_silent_drop(store):
     store.upsert_nodes([NOTE_A])
     with pytest.raises(StoreError):
