@@ -88,8 +88,13 @@ def main() -> None:
     query = "how do I link to a heading in another note"
     direct = [kg(db, "search", query)[0] for _ in range(2)]
     one = notes[len(notes) // 2]
-    one.write_text(one.read_text(encoding="utf-8") + "\nA line for the CLI re-ingest.\n", encoding="utf-8")
-    result["cli_reingest_one_edit_s"], _ = kg(db, "ingest", str(vault), "--name", "vault")
+    edits = []
+    for k in range(3):  # a new section each time: its text is embedded
+        one.write_text(one.read_text(encoding="utf-8") + f"\n\n## CLI edit {k}\n\nA line for the CLI re-ingest.\n",
+                       encoding="utf-8")
+        edits.append(round(kg(db, "ingest", str(vault), "--name", "vault")[0], 3))
+    result["cli_reingest_one_edit_runs_s"] = edits
+    result["cli_reingest_one_edit_s"] = sorted(edits)[1]
     log = (work / "serve.log").open("w")
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "app.main", "--db", str(db), "serve", "--port", "0", "--watch"],
@@ -123,6 +128,8 @@ def main() -> None:
         server.wait(timeout=60)
         log.close()
     result["cli_reingest_share_of_full"] = round(result["cli_reingest_one_edit_s"] / result["full_ingest_graph_only_s"], 3)
+    if "full_ingest_s" in result:  # the measure: against the whole first ingest, embedding included
+        result["cli_reingest_share_of_full_ingest"] = round(result["cli_reingest_one_edit_s"] / result["full_ingest_s"], 4)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_live.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
