@@ -38,7 +38,7 @@ from kg.errors import SearchError
 from kg.model import SEARCHABLE_KINDS, Node, NodeKind, content_hash
 from kg.store.base import GraphStore
 from search.tokenize import code_tokens
-from search.vector_files import StoredVectors
+from search.vector_files import StoredVectors, current_file, patch, place, select_in
 from search.vectors import ExactIndex
 
 log = logging.getLogger(__name__)
@@ -331,13 +331,9 @@ class SearchIndex:
         """
         started = time.perf_counter()
         report = SyncReport(encoder=encoder_key(encoder))
-        held = self._file_encoder() if only is not None and self._stored is None else None
-        if held is None:
-            try:
-                held = self.vector_index()[1]
-            except SearchError as exc:  # rebuilt below, from the embedding cache
-                log.warning("%s; the vectors are rebuilt", exc)
-                self._stored, self._vector_generation, held = StoredVectors(), self.generation, ""
+        # A process that has not loaded the vectors (a CLI ingest) patches their file in place.
+        on_disk = current_file(self.path, self._conn) if only is not None and self._stored is None else None
+        held = on_disk[1] if on_disk else self._loaded_encoder()
         full = only is None or held != report.encoder
         ids: list[str] = []
         if full:
@@ -347,11 +343,7 @@ class SearchIndex:
             assert only is not None
             ids = sorted(only)
             nodes = {i: n for i, n in store.get_nodes(ids).items() if n.kind in SEARCHABLE_KINDS}
-            known = {}
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                known.update(self._conn.execute(
-                    f"SELECT id, hash FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+            known = dict(select_in(self._conn, "SELECT id, hash FROM items WHERE id IN ({marks})", ids))
         removed = [i for i in known if i not in nodes]
         fresh = [n for i, n in nodes.items() if known.get(i) != n.hash]
         untouched = len(self) - len(known) if only is not None else 0  # not looked at: unchanged
@@ -362,20 +354,35 @@ class SearchIndex:
             self._delete(conn, removed + [n.id for n in fresh if n.id in known])
             self._insert(conn, fresh)
         with self._vector_lock:
-            vectors_changed = self._sync_vectors(encoder, nodes, report, progress, None if full else ids)
+            vectors_changed = self._sync_vectors(encoder, nodes, report, progress, None if full else ids,
+                                                 None if full else on_disk)
             if removed or fresh or vectors_changed:
                 generation = self.generation + 1
                 with self._tx() as conn:
                     conn.execute("INSERT INTO meta VALUES ('generation', ?) ON CONFLICT(key) "
                                  "DO UPDATE SET value = excluded.value", (str(generation),))
                 self._vector_generation = generation
-        with self._tx() as conn:  # a sync that dies before here leaves the version it had: an older one
-            conn.execute("DELETE FROM meta WHERE key = 'graph_version'")
-            if graph_version is not None:
-                conn.execute("INSERT INTO meta VALUES ('graph_version', ?)", (graph_version,))
+        self._set_graph_version(graph_version)
         report.seconds = time.perf_counter() - started
         log.info("search index synced: %s", report.as_dict())
         return report
+
+    def _loaded_encoder(self) -> str:
+        """The key of the encoder whose vectors the index holds, loading them (a lost or
+        unreadable matrix: none, so that the sync rebuilds it from the embedding cache)."""
+        try:
+            return self.vector_index()[1]
+        except SearchError as exc:
+            log.warning("%s; the vectors are rebuilt", exc)
+            self._stored, self._vector_generation = StoredVectors(), self.generation
+            return ""
+
+    def _set_graph_version(self, version: str | None) -> None:
+        # Written last: a sync that dies before here leaves the version it had, an older one.
+        with self._tx() as conn:
+            conn.execute("DELETE FROM meta WHERE key = 'graph_version'")
+            if version is not None:
+                conn.execute("INSERT INTO meta VALUES ('graph_version', ?)", (version,))
 
     def _delete(self, conn: sqlite3.Connection, ids: list[str]) -> None:
         for start in range(0, len(ids), 500):
@@ -401,14 +408,23 @@ class SearchIndex:
     # -- vectors -------------------------------------------------------------------------
 
     def _sync_vectors(self, encoder: Encoder, nodes: dict[str, Node], report: SyncReport,
-                      progress: bool, only: Collection[str] | None) -> bool:
+                      progress: bool, only: Collection[str] | None, on_disk: tuple[Path, str] | None) -> bool:
         """Upsert the vectors whose text changed and delete those of nodes gone; ``only``: the
-        ids that may have changed (None: look at every indexed node)."""
+        ids that may have changed (None: look at every indexed node); ``on_disk``: the matrix
+        file and its encoder, when this process has not loaded the vectors and need not."""
         key = encoder_key(encoder)
-        if only is not None and self._stored is None:  # nothing loaded here: a CLI ingest's sync
-            patched = self._patch_vectors(encoder, key, nodes, report, only)
-            if patched is not None:
-                return patched
+        if only is not None and on_disk is not None and on_disk[1] == key:
+            ids = sorted(only)
+            hashes = dict(select_in(self._conn, "SELECT id, text_hash FROM vectors WHERE id IN ({marks})", ids))
+            held = int(self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
+            stale, gone = self._stale(ids, hashes, held, report)
+            if not stale and not gone:
+                return False
+            rows = place(on_disk[0], self._conn, sorted(stale), gone)
+            if rows is not None:  # else too few spare rows: the index is loaded, and grows
+                found = self._vectors_of(encoder, key, nodes, stale, report, progress)
+                patch(on_disk[0], self._tx, rows, {i: (found[w[0]], w[0]) for i, w in stale.items()}, gone)
+                return True
         self.vector_index()
         stored = self._stored
         assert stored is not None
@@ -416,28 +432,12 @@ class SearchIndex:
         if fresh:                  # where it can), which searches see once it is complete
             stored, only = StoredVectors(key=key), None
         index, hashes = stored.index, stored.hashes
-        if only is None:
-            wanted = {r[0]: r[1:] for r in self._conn.execute("SELECT id, text_hash, kind, root FROM items")}
-            gone = [i for i in hashes if i not in wanted]
-        else:
-            wanted = {}
-            ids = sorted(only)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                wanted.update((r[0], r[1:]) for r in self._conn.execute(
-                    f"SELECT id, text_hash, kind, root FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-            gone = [i for i in ids if i not in wanted and i in hashes]
-        stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
-        report.kept = len(hashes) - len(gone) - sum(1 for i in stale if i in hashes)
+        stale, gone = self._stale(None if only is None else sorted(only), hashes, len(hashes), report)
         if not stale and not gone:
             if (fresh or stored.saved_layout != index.layout) and len(index):  # the first layout: written anew
                 stored.save(self.path, self._tx, [], [], whole=True)
             return False
-        found = self._cached(key, sorted({w[0] for w in stale.values()}))
-        report.from_cache = sum(1 for w in stale.values() if w[0] in found)
-        texts = {w[0]: embed_text(nodes[i]) for i, w in stale.items() if w[0] not in found}
-        report.embedded = len(texts)
-        found.update(self._embed(encoder, key, texts, progress))
+        found = self._vectors_of(encoder, key, nodes, stale, report, progress)
         order = sorted(stale)
         index.delete(gone)
         if order:
@@ -450,72 +450,31 @@ class SearchIndex:
         self._stored = stored
         return True
 
-    def _file_encoder(self) -> str | None:
-        """The encoder key of the matrix file, read without reading the matrix; None when
-        there is no readable file of the current layout that holds every row in use."""
-        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_file', 'vectors_encoder')"))
-        if not meta.get("vectors_file") or not meta.get("vectors_encoder"):
-            return None
-        try:
-            shape = np.load(self.path / meta["vectors_file"], mmap_mode="r").shape
-        except (OSError, ValueError):
-            return None
-        last = self._conn.execute("SELECT max(row) FROM vectors").fetchone()[0]
-        return meta["vectors_encoder"] if len(shape) == 2 and (last is None or last < shape[0]) else None
+    def _stale(self, ids: list[str] | None, hashes: dict[str, str], held: int,
+               report: SyncReport) -> tuple[dict[str, tuple[str, str, str]], list[str]]:
+        """The indexed nodes among ``ids`` (None: all) whose vector is missing or embeds another
+        text, as id → (text hash, kind, root), and the ids whose vectors go; ``hashes``: the
+        text hashes of the vectors held (of at least ``ids``), ``held`` how many there are."""
+        if ids is None:
+            wanted = {r[0]: r[1:] for r in self._conn.execute("SELECT id, text_hash, kind, root FROM items")}
+            gone = [i for i in hashes if i not in wanted]
+        else:
+            wanted = {r[0]: r[1:] for r in select_in(
+                self._conn, "SELECT id, text_hash, kind, root FROM items WHERE id IN ({marks})", ids)}
+            gone = [i for i in ids if i not in wanted and i in hashes]
+        stale = {i: w for i, w in wanted.items() if hashes.get(i) != w[0]}
+        report.kept = held - len(gone) - sum(1 for i in stale if i in hashes)
+        return stale, gone
 
-    def _patch_vectors(self, encoder: Encoder, key: str, nodes: dict[str, Node], report: SyncReport,
-                       only: Collection[str]) -> bool | None:
-        """A partial sync's vectors written into the matrix file in place, reading only the
-        rows of ``only`` (a process that has not loaded the index, such as a CLI ingest, needs
-        no more); None when that cannot be done (another encoder, the first layout, too few
-        spare rows): then the whole index is loaded and synced as usual."""
-        meta = dict(self._conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_file', 'vectors_encoder')"))
-        if meta.get("vectors_encoder") != key or not meta.get("vectors_file"):
-            return None
-        ids = sorted(only)
-        have: dict[str, tuple[int, str]] = {}  # id -> (row, text hash)
-        wanted: dict[str, tuple[str, str, str]] = {}  # id -> (text hash, kind, root)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            have.update((r[0], r[1:]) for r in self._conn.execute(
-                f"SELECT id, row, text_hash FROM vectors WHERE id IN ({marks})", chunk))
-            wanted.update((r[0], r[1:]) for r in self._conn.execute(
-                f"SELECT id, text_hash, kind, root FROM items WHERE id IN ({marks})", chunk))
-        gone = [i for i in ids if i not in wanted and i in have]
-        stale = {i: w for i, w in wanted.items() if i not in have or have[i][1] != w[0]}
-        held = int(self._conn.execute("SELECT count(*) FROM vectors").fetchone()[0])
-        report.kept = held - len(gone) - sum(1 for i in stale if i in have)
-        if not stale and not gone:
-            return False
-        try:
-            matrix = np.load(self.path / meta["vectors_file"], mmap_mode="r+")
-        except (OSError, ValueError):
-            return None  # the load says what is wrong, or rebuilds
-        rows = {i: have[i][0] for i in stale if i in have}
-        used = {r for (r,) in self._conn.execute("SELECT row FROM vectors")} - {have[i][0] for i in gone}
-        spare = (r for r in range(len(matrix)) if r not in used)
-        rows.update(zip((i for i in sorted(stale) if i not in have), spare))
-        if len(rows) < len(stale):
-            return None  # no room: the index grows into a new file
+    def _vectors_of(self, encoder: Encoder, key: str, nodes: dict[str, Node],
+                    stale: dict[str, tuple[str, str, str]], report: SyncReport, progress: bool) -> dict[str, np.ndarray]:
+        """The vector of each stale text, by its hash: from the embedding cache, else embedded now."""
         found = self._cached(key, sorted({w[0] for w in stale.values()}))
         report.from_cache = sum(1 for w in stale.values() if w[0] in found)
         texts = {w[0]: embed_text(nodes[i]) for i, w in stale.items() if w[0] not in found}
         report.embedded = len(texts)
-        found.update(self._embed(encoder, key, texts, False))
-        try:
-            for node_id in sorted(stale):
-                matrix[rows[node_id]] = found[stale[node_id][0]]
-            matrix.flush()
-        except OSError as exc:
-            raise SearchError(f"cannot write the vectors in {self.path}: {exc}") from exc
-        finally:
-            del matrix
-        with self._tx() as conn:
-            conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
-            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                             [(i, rows[i], stale[i][0]) for i in sorted(stale)])
-        return True
+        found.update(self._embed(encoder, key, texts, progress))
+        return found
 
     def vectors_for(self, encoder: Encoder, store: GraphStore, *,
                     progress: bool = False) -> tuple[list[str], np.ndarray]:
@@ -549,14 +508,9 @@ class SearchIndex:
         return ids, np.ascontiguousarray(matrix, dtype=np.float32)
 
     def _cached(self, key: str, hashes: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
-            rows = self._conn.execute(
-                f"SELECT text_hash, vec FROM emb_cache WHERE encoder = ? AND text_hash IN "
-                f"({','.join('?' * len(chunk))})", [key, *chunk])
-            out.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
-        return out
+        rows = select_in(self._conn, "SELECT text_hash, vec FROM emb_cache WHERE encoder = ? AND text_hash IN ({marks})",
+                         hashes, key)
+        return {h: np.frombuffer(v, dtype=np.float32) for h, v in rows}
 
     def _embed(self, encoder: Encoder, key: str, texts: dict[str, str],
                progress: bool) -> dict[str, np.ndarray]:

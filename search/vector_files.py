@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +121,67 @@ class StoredVectors:
         except OSError as exc:
             raise SearchError(f"cannot write the vectors in {folder}: {exc}") from exc
         self.index.clean()
+
+
+def current_file(folder: Path, conn: sqlite3.Connection) -> tuple[Path, str] | None:
+    """The matrix file and its encoder's key, read without reading the matrix; None unless it
+    is a readable file of the current layout that holds every row in use."""
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('vectors_file', 'vectors_encoder')"))
+    if not meta.get("vectors_file") or not meta.get("vectors_encoder"):
+        return None
+    file = folder / meta["vectors_file"]
+    try:
+        shape = np.load(file, mmap_mode="r").shape
+    except (OSError, ValueError):
+        return None
+    last = conn.execute("SELECT max(row) FROM vectors").fetchone()[0]
+    return (file, meta["vectors_encoder"]) if len(shape) == 2 and (last is None or last < shape[0]) else None
+
+
+def place(file: Path, conn: sqlite3.Connection, ids: Sequence[str], gone: Sequence[str]) -> dict[str, int] | None:
+    """The row in ``file`` of each of ``ids``: its own, else a spare one (the rows of ``gone``
+    are spare too); None when there are too few spare rows."""
+    rows = dict(select_in(conn, "SELECT id, row FROM vectors WHERE id IN ({marks})", [*ids, *gone]))
+    freed = {rows.pop(i) for i in gone if i in rows}
+    used = {r for (r,) in conn.execute("SELECT row FROM vectors")} - freed
+    try:
+        capacity = np.load(file, mmap_mode="r").shape[0]
+    except (OSError, ValueError):
+        return None
+    spare = (r for r in range(capacity) if r not in used)
+    rows.update(zip((i for i in ids if i not in rows), spare))
+    return {i: rows[i] for i in ids} if all(i in rows for i in ids) else None
+
+
+def patch(file: Path, tx: Transaction, rows: dict[str, int], vectors: dict[str, tuple[np.ndarray, str]],
+          gone: Sequence[str]) -> None:
+    """Write ``vectors`` (node id → its vector and text hash) into their ``rows`` of ``file`` in
+    place and take ``gone`` out of the row map, without reading the rest of the matrix (what a
+    process that has not loaded the index needs).
+
+    Raises:
+        SearchError: the file cannot be written.
+    """
+    try:
+        matrix = np.load(file, mmap_mode="r+")
+        for node_id, (vector, _) in vectors.items():
+            matrix[rows[node_id]] = vector
+        matrix.flush()
+        del matrix
+    except (OSError, ValueError) as exc:
+        raise SearchError(f"cannot write the vectors in {file}: {exc}") from exc
+    with tx() as conn:
+        conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in gone])
+        conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                         [(i, rows[i], h) for i, (_, h) in sorted(vectors.items())])
+
+
+def select_in(conn: sqlite3.Connection, sql: str, values: Sequence[str], *before: str) -> Iterator[tuple]:
+    """The rows of ``sql`` (whose ``{marks}`` is an IN list) for every value, 500 at a time:
+    SQLite takes no more parameters at once."""
+    for start in range(0, len(values), 500):
+        chunk = list(values[start:start + 500])
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*before, *chunk])
 
 
 def _legacy_rows(folder: Path, conn: sqlite3.Connection) -> tuple[list[tuple], str]:
