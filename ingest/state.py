@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from ingest.links import LinkRecord
 from ingest.types import ParsedFile
 
 _SCHEMA = """
@@ -59,7 +60,15 @@ def _migrate_1(db: sqlite3.Connection) -> None:
                        (root, path, json.dumps(warnings)))
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1,)
+def _migrate_2(db: sqlite3.Connection) -> None:
+    """Each file's link record (``ingest.links.LinkRecord``), kept so that a new process
+    resolves only the links a change can reach. A row outlives its file until an update has
+    seen the file go."""
+    db.execute("""CREATE TABLE IF NOT EXISTS link_records (
+        root TEXT NOT NULL, path TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY (root, path))""")
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_1, _migrate_2)
 
 
 class Problem(NamedTuple):
@@ -111,6 +120,7 @@ class IngestState:
         if row is not None:
             self.db.execute("UPDATE files SET hash = '', size = -1")
             self.db.execute("DELETE FROM problems")
+            self.db.execute("DELETE FROM link_records")
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('parser_version', ?)", (version,))
         self.db.commit()
 
@@ -216,6 +226,22 @@ class IngestState:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('resolution', ?)",
                         (json.dumps({"stats": stats, "warnings": warnings}),))
 
+    def link_records(self) -> Iterator[tuple[tuple[str, str], LinkRecord]]:
+        """Each file's link record, as the last resolution left it."""
+        for root, path, blob in self.db.execute("SELECT root, path, record FROM link_records"):
+            yield (root, path), pickle.loads(blob)
+
+    def save_link_records(self, records: dict[tuple[str, str], LinkRecord | None]) -> None:
+        """Write these link records (None: delete the file's)."""
+        for record in records.values():
+            for edge in record.part.edges if record is not None and record.part is not None else ():
+                edge.fingerprint()  # kept with the record: a later process never hashes them again
+        self.db.executemany("DELETE FROM link_records WHERE root = ? AND path = ?",
+                            [key for key, record in records.items() if record is None])
+        self.db.executemany("INSERT OR REPLACE INTO link_records VALUES (?, ?, ?)",
+                            [(*key, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+                             for key, record in records.items() if record is not None])
+
     def parsed_files(self) -> Iterator[ParsedFile]:
         for (blob,) in self.db.execute("SELECT parsed FROM files ORDER BY root, path"):
             yield pickle.loads(blob)
@@ -258,7 +284,16 @@ class IngestState:
         self.db.executemany("DELETE FROM stored_edges WHERE src = ? AND kind = ? AND dst = ?", del_edges)
         self.db.executemany("INSERT OR REPLACE INTO stored_edges VALUES (?, ?, ?, ?, ?, ?)", put_edges)
 
-    # the dirty mark
+    # the marks
+    def is_behind(self) -> bool:
+        """Whether files were taken in since the graph was last made from them (a run that
+        died after its scan): the next run makes it again even if no file changed."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'behind'").fetchone()
+        return bool(row and row[0] == "1")
+
+    def set_behind(self, behind: bool) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('behind', ?)", ("1" if behind else "0",))
+
     def is_dirty(self) -> bool:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()
         return bool(row and row[0] == "1")

@@ -21,10 +21,11 @@ class Layout:
     ingest_state: Path  # parsed files and the mirror of what the store holds (SQLite)
     feedback: Path  # what users opened after a search (SQLite)
     server: Path  # the running server's address and token (JSON, owner-only permissions)
+    model_versions: Path  # each model directory's version, while its files stay (JSON)
 
     @classmethod
     def of(cls, root: Path) -> Layout:
         root = Path(root)
         return cls(root=root, graph=root / "graph", search=root / "search", models=root / "models",
                    ingest_state=root / "ingest.sqlite", feedback=root / "feedback.sqlite",
-                   server=root / "server.json")
+                   server=root / "server.json", model_versions=root / "model_versions.json")

@@ -6,8 +6,3 @@ Typical use (the composition root, ``app.workspace``, builds the pieces)::
     index.sync(store, encoder)
     results = Searcher(store, index, encoder).search("retry with backoff", k=10)
 """
-
-from search.engine import PRESETS, SearchConfig, Searcher, SearchResult
-from search.index import SearchIndex, SyncReport
-
-__all__ = ["PRESETS", "SearchConfig", "SearchIndex", "SearchResult", "Searcher", "SyncReport"]

@@ -147,6 +147,41 @@ def test_kill_9_during_ingest_then_rerun_matches_a_clean_run(tmp_path: Path) -> 
     assert stats[0] == stats[1]
 
 
+def test_a_run_that_dies_after_its_scan_is_finished_by_the_next(vault: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan keeps the new files before the graph is made from them: the next run, with
+    nothing new on disk, must still make the graph (and resolve the links the edit reaches)."""
+    store = LadybugStore.open(tmp_path / "db" / "graph")
+    store.migrate()
+    state = tmp_path / "db" / "ingest.sqlite"
+    first = Pipeline(store, state)
+    first.ingest([("v", vault)])
+    first.close()
+    _write(vault, "a.md", "Now see [[c]] instead.\n")
+    _write(vault, "b.md", "# Renamed\n\nNo Part two here.\n")
+    dying = Pipeline(store, state)
+    with monkeypatch.context() as patch:
+        patch.setattr(Pipeline, "_resolve", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            dying.ingest([("v", vault)])
+    dying.close()
+    again = Pipeline(store, state)
+    report = again.ingest([("v", vault)])
+    again.close()
+    assert report.resolution["notes_resolved"] >= 2
+    assert _targets(store, "note:v/a.md") == {"note:v/c.md"}
+    fresh_store = LadybugStore.open(tmp_path / "fresh" / "graph")
+    fresh_store.migrate()
+    fresh = Pipeline(fresh_store, tmp_path / "fresh" / "ingest.sqlite")
+    fresh.ingest([("v", vault)])
+    fresh.close()
+    try:
+        assert _graph_rows(store) == _graph_rows(fresh_store)
+    finally:
+        fresh_store.close()
+        store.close()
+
+
 def _is_dirty(state: Path) -> bool:
     try:
         with sqlite3.connect(str(state), timeout=0.1) as conn:
@@ -341,7 +376,11 @@ EDITS = [
 ]
 
 
-def test_a_long_lived_pipeline_resolves_only_what_changed_and_matches_a_full_ingest(vault: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("one_process", [True, False], ids=["long-lived", "a-process-per-ingest"])
+def test_an_ingest_resolves_only_what_changed_and_matches_a_full_ingest(vault: Path, tmp_path: Path,
+                                                                         one_process: bool) -> None:
+    """A server's pipeline keeps what it resolved in memory; a CLI process finds it in the
+    ingest state. Either way an edit resolves only the notes it can reach."""
     live_store = LadybugStore.open(tmp_path / "live" / "graph")
     live_store.migrate()
     live = Pipeline(live_store, tmp_path / "live" / "ingest.sqlite")
@@ -352,6 +391,9 @@ def test_a_long_lived_pipeline_resolves_only_what_changed_and_matches_a_full_ing
                 (vault / rel).unlink()
             else:
                 _write(vault, rel, text)
+            if not one_process:
+                live.close()
+                live = Pipeline(live_store, tmp_path / "live" / "ingest.sqlite")
             report = live.ingest([("v", vault)])
             notes = sum(1 for p in vault.rglob("*.md"))
             assert report.resolution["notes_resolved"] < notes, (step, "every note was resolved again")

@@ -92,6 +92,28 @@ def test_an_encoder_knows_its_cache_key_before_loading_and_loads_once(tmp_path) 
     assert encoder.model is first and encoder.dim == 16
 
 
+def test_a_model_version_is_remembered_while_its_files_stay(tmp_path) -> None:
+    import json
+
+    from embed.scratch import build_static, train_tokenizer
+
+    tokenizer = train_tokenizer(["retry with backoff", "graph vector note"] * 40, vocab_size=120, min_frequency=1)
+    model = tmp_path / "static"
+    build_static(tokenizer, dim=16).save(str(model))
+    cache = tmp_path / "db" / "model_versions.json"
+    version = model_version(model, cache)
+    assert version == model_version(model)  # the cache changes nothing about the version
+    data = json.loads(cache.read_text())
+    data[str(model)]["version"] = "remembered"
+    cache.write_text(json.dumps(data))
+    assert model_version(model, cache) == "remembered"  # the weights were not read again
+    changed = model / "modules.json"
+    changed.write_text(changed.read_text() + "\n")  # a file changed: hashed again
+    assert model_version(model, cache) == model_version(model) != version
+    cache.write_text("{not json")  # a broken cache is only slower
+    assert model_version(model, cache) == model_version(model)
+
+
 def test_a_sync_that_only_deletes_never_loads_the_model(tmp_path) -> None:
     from embed.scratch import build_static, train_tokenizer
     from kg.model import Node, NodeKind
