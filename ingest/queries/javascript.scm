@@ -28,6 +28,24 @@
   right: [(arrow_function body: (_) @definition.body)
           (function_expression body: (_) @definition.body)]) @definition.function
 
+;; `defineGetter(req, 'ip', function ip() {...})`: a helper (or `Object.defineProperty`
+;; with a getter) that defines a property of its first argument, named by its second
+(call_expression
+  arguments: (arguments
+    . (identifier) @definition.receiver
+    . (string (string_fragment) @name.definition.function)
+    . [(arrow_function body: (_) @definition.body)
+       (function_expression body: (_) @definition.body)] .)) @definition.function
+(call_expression
+  function: (member_expression object: (identifier) @_object property: (property_identifier) @_define)
+  arguments: (arguments
+    . (identifier) @definition.receiver
+    . (string (string_fragment) @name.definition.function)
+    . (object (pair key: (property_identifier) @_get
+                      value: [(arrow_function body: (_) @definition.body)
+                              (function_expression body: (_) @definition.body)])) .)
+  (#eq? @_object "Object") (#eq? @_define "defineProperty") (#eq? @_get "get")) @definition.function
+
 (method_definition
   name: [(property_identifier) (private_property_identifier)] @name.definition.method
   body: (statement_block) @definition.body) @definition.method

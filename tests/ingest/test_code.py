@@ -87,6 +87,26 @@ def test_javascript_and_jsx():
     assert doc == {"retry": "Retry a function a few times.", "log": "Log an error.", "Logger": "", "Logger.write": ""}
 
 
+def test_javascript_properties_defined_by_a_call_are_definitions():
+    source = b"""var req = Object.create(http.IncomingMessage.prototype);
+defineGetter(req, 'ip', function ip() {
+  return compileTrust(this)(this.connection);
+});
+defineGetter(req, 'fresh', () => true);
+Object.defineProperty(req, 'xhr', { configurable: true, get: function () { return true; } });
+Object.defineProperty(req, 'plain', { value: 1 });
+router.get('/users', function (req, res) { res.send(1); });
+emitter.on(name, 'extra', function () {}, 4);
+function defineGetter(obj, name, getter) {
+  Object.defineProperty(obj, name, { configurable: true, enumerable: true, get: getter });
+}
+"""
+    pf = parse_code("express", "lib/request.js", source)
+    assert defs(pf) == {"req.ip": ("Function", "method"), "req.fresh": ("Function", "method"),
+                        "req.xhr": ("Function", "method"), "defineGetter": ("Function", "function")}
+    assert ("req.ip", "compileTrust") in refs(pf, EdgeKind.CALLS)
+
+
 def test_typescript_members_typed_as_functions_are_methods_and_data_members_are_not():
     source = b"""
 export interface Command {
