@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ingest.assembly import Assembly, valid_edge
 from ingest.discover import Found, discover, outside_root
-from ingest.links import LinkCache
+from ingest.link_cache import LinkCache
 from ingest.report import IngestReport
 from ingest.resolution_cache import ResolutionCache
 from ingest.state import IngestState, Problem

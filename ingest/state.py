@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from ingest.links import LinkRecord
+from ingest.link_cache import LinkRecord
 from ingest.types import ParsedFile
 
 _SCHEMA = """
