@@ -177,6 +177,9 @@ class LinkIndex:
                 heads = tuple(_fold_heading(h) for h in node.props.get("headings") or [node.heading])
                 by_last = self.headings.setdefault(nid, {})
                 by_last.setdefault(heads[-1], []).append((heads, node.id))
+                if node.props.get("anchor"):  # an HTML heading's name: `#complete`
+                    anchor = _fold_heading(str(node.props["anchor"]))
+                    by_last.setdefault(anchor, []).append(((*heads[:-1], anchor), node.id))
             elif node.kind is NodeKind.BLOCK:
                 self.blocks.setdefault(nid, {})[node.name.lstrip("^").lower()] = node.id
 

@@ -15,7 +15,9 @@ block, a code span or an HTML block becomes a link or a tag. The parser produces
   id of the heading or note around that block. MENTIONS refs never start at a block (the
   graph allows them only from notes and headings), so they come from the innermost section.
 
-Headings are the top-level ones (not those inside quotes or lists). A heading's
+Headings are the top-level ones (not those inside quotes or lists), Markdown's and HTML's
+(``<h3 name="complete">Does it complete?</h3>``, as READMEs and FAQs on GitHub write them;
+their ``name`` or ``id`` is an anchor links may use: ``FAQ.md#complete``). A heading's
 ``start_line``/``end_line`` span its whole section (sub-sections included); its ``text`` is
 its heading path plus its own text up to the next heading of any level. A heading path
 that repeats (two ``## Notes`` under one parent) is one node; Obsidian links to the first.
@@ -23,6 +25,7 @@ that repeats (two ``## Notes`` under one parent) is one node; Obsidian links to 
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import posixpath
 import re
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 _OWN_LINE_BLOCK = re.compile(r"^\s*\^([A-Za-z0-9-]+)\s*$")
 _TRAILING_BLOCK = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)\s*$")
 _SPECIAL_KEYS = {"tags", "tag", "aliases", "alias"}
+_HTML_HEADING = re.compile(r"\s*<h([1-6])((?:\s[^>]*)?)>(.*?)</h\1>\s*", re.S | re.I)
+_ANCHOR = re.compile(r"""\b(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
+_TAG = re.compile(r"<[^>]*>")
 _PARSER = mds.make_parser()  # stateless once built; building it per note is slow
 
 
@@ -50,6 +56,7 @@ class _Section:
     level: int = 0
     start: int = 1  # 1-based line of the heading
     spans: list[tuple[int, int]] = field(default_factory=list)  # own text, 0-based [a, b)
+    anchor: str = ""  # an HTML heading's name or id
 
 
 @dataclass
@@ -145,7 +152,12 @@ class _NoteParser:
         last_at_level: dict[int, Token] = {}
         for i, tok in enumerate(tokens):
             if tok.type == "heading_open" and tok.level == 0:
-                self._open_heading(tok, tokens[i + 1])
+                self._open_heading(int(tok.tag[1:]), tokens[i + 1].content.strip(), tok.map)
+            elif tok.type == "html_block" and tok.level == 0 and (html := _HTML_HEADING.fullmatch(tok.content)):
+                name = " ".join(html_lib.unescape(_TAG.sub("", html.group(3))).split())
+                anchor = _ANCHOR.search(html.group(2))
+                if name:
+                    self._open_heading(int(html.group(1)), name, tok.map, anchor.group(1) if anchor else "")
             elif tok.type == "paragraph_open" and self._block_id(tok, tokens[i + 1],
                                                                  last_at_level.get(tok.level)):
                 continue  # an own-line ^id is not itself a block to attach an id to
@@ -156,9 +168,7 @@ class _NoteParser:
 
     # --- headings and blocks ------------------------------------------------------------
 
-    def _open_heading(self, tok: Token, inline: Token) -> None:
-        level = int(tok.tag[1:])
-        name = inline.content.strip()
+    def _open_heading(self, level: int, name: str, lines: list[int], anchor: str = "") -> None:
         while self.stack and self.stack[-1].level >= level:
             self.stack.pop()
         parent = self.stack[-1] if self.stack else self.note
@@ -166,11 +176,11 @@ class _NoteParser:
         hid = heading_id(self.root, self.path, path)
         section = self.sections.get(hid)
         if section is None:
-            section = _Section(hid, NodeKind.HEADING, path, level, tok.map[0] + 1)
+            section = _Section(hid, NodeKind.HEADING, path, level, lines[0] + 1, anchor=anchor)
             self.sections[hid] = section
             self._edge(parent.id, EdgeKind.CONTAINS, hid, parent.kind, NodeKind.HEADING, section.start)
-        self._close_previous_span(tok.map[0])
-        section.spans.append((tok.map[1], tok.map[1]))  # own text: closed by the next heading
+        self._close_previous_span(lines[0])
+        section.spans.append((lines[1], lines[1]))  # own text: closed by the next heading
         self.stack.append(section)
         self.current = section
         self.open_span = section
@@ -340,7 +350,8 @@ class _NoteParser:
             nodes.append(Node(id=sec.id, kind=NodeKind.HEADING, name=sec.path[-1], root=self.root,
                               path=self.path, text=text, start_line=sec.start,
                               end_line=max(end, sec.start), heading=sec.path[-1],
-                              props={"level": sec.level, "headings": sec.path}))
+                              props={"level": sec.level, "headings": sec.path,
+                                     **({"anchor": sec.anchor} if sec.anchor else {})}))
         return nodes
 
     def _tag_nodes(self) -> None:
