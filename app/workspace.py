@@ -170,7 +170,8 @@ class Workspace:
         Raises:
             SearchError: the index is empty.
         """
-        from search.engine import SearchConfig, Searcher
+        from search.config import SearchConfig
+        from search.engine import Searcher
 
         key = config or ""
         with self._lock:

@@ -46,7 +46,7 @@ def search(ws: Workspace, query: str | None, k: int, kinds: tuple[str, ...], roo
     """Hybrid search (BM25 + vectors + graph expansion); every result says why it is there."""
     if (query is None) == (queries_file is None):
         raise click.UsageError("give a QUERY or --queries FILE.jsonl (one of them)")
-    from search.engine import resolve_kinds
+    from search.config import resolve_kinds
 
     resolve_kinds(kinds)  # fail on a bad --kind before loading anything
     searcher = ws.searcher(config)

@@ -296,7 +296,7 @@ def compare(searcher: Any, queries: Sequence[LabelledQuery], *, names: Sequence[
     Raises:
         ConfigError: an unknown configuration name.
     """
-    from search.engine import PRESETS, SearchConfig
+    from search.config import PRESETS, SearchConfig
 
     resolver = TargetResolver(searcher.refresh().items)
     original = searcher.config

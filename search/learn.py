@@ -35,7 +35,8 @@ from typing import Any
 from embed.encoder import Encoder
 from embed.triplets import QUERY_PAIRS, Triplet
 from kg.store.base import GraphStore
-from search.engine import SearchConfig, Searcher
+from search.config import SearchConfig
+from search.engine import Searcher
 from search.eval import EvalReport, LabelledQuery, TargetResolver, evaluate, paired, paired_bootstrap
 from search.index import SearchIndex
 

@@ -1,7 +1,7 @@
 """Grid-search a few SearchConfig knobs on the labelled queries (run after bench_search.py built the index).
 
 Prints the best configurations by mean of MRR@10 and nDCG@10. The defaults in
-``search.engine.SearchConfig`` come from this; 44 queries are few, so prefer round values
+``search.config.SearchConfig`` come from this; 44 queries are few, so prefer round values
 near the top over the single best row.
 
 Run: ``HF_HUB_OFFLINE=1 .venv/bin/python bench/search/tune.py --db /tmp/kgbench``.
@@ -21,7 +21,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from embed.encoder import load_encoder  # noqa: E402
 from kg.store.ladybug import LadybugStore  # noqa: E402
-from search.engine import SearchConfig, Searcher  # noqa: E402
+from search.config import SearchConfig  # noqa: E402
+from search.engine import Searcher  # noqa: E402
 from search.eval import TargetResolver, evaluate, load_queries  # noqa: E402
 from search.index import SearchIndex  # noqa: E402
 

@@ -7,7 +7,8 @@ import pytest
 from kg.errors import ConfigError, SearchError
 from kg.model import def_id, file_id, heading_id, note_id
 from kg.store.ladybug import LadybugStore
-from search.engine import SearchConfig, Searcher
+from search.config import SearchConfig
+from search.engine import Searcher
 from search.index import SearchIndex
 from tests.support.encoders import tiny_encoder
 

@@ -7,7 +7,8 @@ import numpy as np
 
 from embed.triplets import Triplet
 from kg.store.ladybug import LadybugStore
-from search.engine import SearchConfig, Searcher
+from search.config import SearchConfig
+from search.engine import Searcher
 from search.eval import EvalReport
 from search.index import SearchIndex, encoder_key
 from search.learn import compare_encoders, held_out_queries, verdict

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from kg.store.ladybug import LadybugStore
-from search.engine import SearchConfig, Searcher
+from search.config import SearchConfig
+from search.engine import Searcher
 from search.index import SearchIndex, encoder_key
 from kg.model import is_test_path
 from search.rank import FEATURES, Candidate, QueryFacts, Ranker, Tree, features, train

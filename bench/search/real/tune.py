@@ -21,7 +21,8 @@ from bench.search.real.bench_real import QUERY_FILES, HERE, graph_of
 def collect(work: Path, model: str) -> tuple[list[tuple[list[list[float]], list[int], str]], str]:
     from app.workspace import Workspace
     from kg.settings import Settings
-    from search.engine import SearchConfig, Searcher
+    from search.config import SearchConfig
+    from search.engine import Searcher
     from search.eval import TargetResolver, load_queries
     from search.index import encoder_key
     from search.rank import grades_of
