@@ -62,6 +62,7 @@ from tree_sitter import Node as TsNode
 from tree_sitter import QueryCursor, Tree
 
 from ingest import code_refs as refs
+from ingest.code_mend import mend_typescript
 from ingest.code_source import SPACE, Def, Source, arity, closures_at, first
 from ingest.languages import language_for, parser, query, spec
 from ingest.types import ParsedFile
@@ -97,6 +98,10 @@ def is_minified(text: str) -> bool:
     return len(text) > 5000 and any(len(line) > 5000 for line in text.splitlines())
 
 
+# Repairs for what a grammar cannot parse although the language allows it (see ingest.code_mend).
+_MENDERS = {"typescript": mend_typescript}
+
+
 def parse_code(root: str, path: str, source: bytes) -> ParsedFile:
     """Parse one source file into the nodes, edges and refs of the code graph.
 
@@ -119,6 +124,10 @@ def parse_code(root: str, path: str, source: bytes) -> ParsedFile:
                           f"(known extensions are listed in ingest/languages.py)")
     src = Source(root, path, source, spec(lang_name))
     tree = parser(lang_name).parse(source)
+    if tree.root_node.has_error and lang_name in _MENDERS:
+        mended = parser(lang_name).parse(_MENDERS[lang_name](source))
+        if len(_error_rows(mended)) < len(_error_rows(tree)):
+            tree = mended
     matches = QueryCursor(query(lang_name)).matches(tree.root_node)
     groups = _group(matches)
     parsed = ParsedFile(root=root, path=path, kind="code", lang=lang_name)
@@ -372,14 +381,19 @@ def _comment_index(src: Source, comments: list[dict[str, list[TsNode]]],
     return index
 
 
-def _syntax_warning(tree: Tree) -> str:
+def _error_rows(tree: Tree, most: int = 1000) -> list[int]:
+    """The lines (1-based) where tree-sitter found errors, up to ``most`` of them."""
     rows: list[int] = []
-    stack = [tree.root_node]
-    while stack and len(rows) < 10:
+    stack = [tree.root_node] if tree.root_node.has_error else []
+    while stack and len(rows) < most:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
             rows.append(node.start_point[0] + 1)
             continue
         stack.extend(reversed([c for c in node.children if c.has_error]))
-    lines = ", ".join(str(r) for r in sorted(set(rows))) or "unknown"
+    return rows
+
+
+def _syntax_warning(tree: Tree) -> str:
+    lines = ", ".join(str(r) for r in sorted(set(_error_rows(tree, 10)))) or "unknown"
     return f"syntax errors at lines {lines} (tree-sitter recovered what it could)"

@@ -107,6 +107,40 @@ function defineGetter(obj, name, getter) {
     assert ("req.ip", "compileTrust") in refs(pf, EdgeKind.CALLS)
 
 
+def test_typescript_the_grammar_cannot_parse_is_mended_without_moving_a_line():
+    """Overloads with type parameters on their own lines, and `export type *`, stop
+    tree-sitter-typescript; what follows them must still be found, at its own lines."""
+    source = b"""export type * from './types'
+export interface CreateHandlers<E> {
+  <I extends Input = {}>(
+    handler1: H<E, I>
+  ): [H<E, I>]
+  <
+    I extends Input = {},
+    I2 extends Input = I,
+  >(handler1: H<E, I>, handler2: H<E, I2>): [H<E, I>, H<E, I2>]
+}
+
+export class Factory<E> {
+  createApp = (options?: Options): App<E> => {
+    return new App<E>(options)
+  }
+}
+
+export const createMiddleware = <
+  E extends Env = any,
+>(middleware: MiddlewareHandler<E>): MiddlewareHandler<E> => middleware
+"""
+    pf = parse_code("hono", "src/factory.ts", source)
+    assert pf.warnings == []
+    found = {n.qualname: n for n in pf.nodes if n.qualname}
+    assert {"CreateHandlers", "Factory", "Factory.createApp", "createMiddleware"} <= set(found)
+    assert (found["Factory"].start_line, found["createMiddleware"].start_line) == (12, 18)
+    assert "H<E, I>]\n  <\n" in found["CreateHandlers"].text  # the original text, not the mended one
+    (star,) = [r for r in pf.refs if r.kind is EdgeKind.IMPORTS]
+    assert star.target == "./types"
+
+
 def test_typescript_members_typed_as_functions_are_methods_and_data_members_are_not():
     source = b"""
 export interface Command {
