@@ -75,13 +75,14 @@ def model_version(path: Path, cache: Path | None = None) -> str:
 
     Args:
         path: the model directory.
-        cache: a JSON file remembering each directory's version with the size, mtime and
-            inode of the files it was hashed from; while they all match, the files (tens of
-            MB of weights) are not read again.
+        cache: a JSON file remembering each directory's version with the size, mtime, ctime
+            and inode of the files it was hashed from (ctime changes with every write, and no
+            tool sets it back); while they all match, the files (tens of MB of weights) are
+            not read again.
     """
     files = [(rel, path / rel) for rel in _CONFIG_FILES + _WEIGHT_FILES if (path / rel).is_file()]
-    stamp = [[rel, st.st_size, st.st_mtime_ns, st.st_ino] for rel, file in files for st in [file.stat()]]
-    known = _read_json(cache).get(str(path)) if cache is not None else None
+    stamp = [[rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino] for rel, file in files for st in [file.stat()]]
+    known = _read_json(cache).get(f"sha1:{path}") if cache is not None else None
     if isinstance(known, dict) and known.get("files") == stamp and isinstance(known.get("version"), str):
         return known["version"]
     digest = hashlib.sha1()
@@ -92,7 +93,7 @@ def model_version(path: Path, cache: Path | None = None) -> str:
                 digest.update(chunk)
     version = digest.hexdigest()[:12]
     if cache is not None:
-        _remember(cache, str(path), {"files": stamp, "version": version})
+        _remember(cache, f"sha1:{path}", {"files": stamp, "version": version})
     return version
 
 

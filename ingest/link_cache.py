@@ -22,13 +22,20 @@ from ingest.types import ParsedFile, Ref
 from kg.model import NodeKind
 
 
-def wanted_keys(ref: Ref) -> set[str]:
-    """The keys a link ref may resolve through (none for a link to its own note)."""
+def wanted_keys(ref: Ref, src_path: str) -> set[str]:
+    """The keys a link ref from the note at ``src_path`` may resolve through (none for a
+    link to its own note). A Markdown link resolves relative to the note first, where
+    ``..`` and ``.`` name a folder's note."""
     target = ref.target.strip()
     if not target:
         return set()
-    bare = target.strip("/")
-    return {posixpath.basename(note_key(bare)), posixpath.basename(bare.lower()), target.lower()}
+    paths = [target.strip("/")]
+    if ref.props.get("markdown"):
+        paths.append(posixpath.normpath(posixpath.join(posixpath.dirname(src_path), target)))
+    keys = {target.lower()}
+    for path in paths:
+        keys |= {posixpath.basename(note_key(path)), posixpath.basename(path.lower())}
+    return keys
 
 
 def provided_keys(pf: ParsedFile) -> set[str]:
@@ -66,6 +73,7 @@ class LinkCache:
         self.records: dict[tuple[str, str], LinkRecord] = {}
         self.stats: collections.Counter[str] = collections.Counter()  # summed over the parts
         self.wanters: dict[str, set[tuple[str, str]]] = collections.defaultdict(set)
+        self.warned: set[tuple[str, str]] = set()  # the notes whose resolution has warnings
         self.index: LinkIndex | None = None
         self.unsaved: set[tuple[str, str]] = set()  # records changed or gone since the last save
         for key, record in saved:
@@ -113,7 +121,7 @@ class LinkCache:
             if pf.kind != "note":
                 self._keep(key, LinkRecord(pf.hash, frozenset(provided_keys(pf))))
                 continue
-            wants = frozenset().union(*(wanted_keys(r) for r in pf.refs if r.kind in LINK_KINDS))
+            wants = frozenset().union(*(wanted_keys(r, pf.path) for r in pf.refs if r.kind in LINK_KINDS))
             self._keep(key, LinkRecord(pf.hash, frozenset(provided_keys(pf)), wants, resolve_links([pf], self.index)))
         self.unsaved |= dirty
         return self._summary(), sum(1 for k in dirty if k in parsed and parsed[k].kind == "note")
@@ -128,6 +136,8 @@ class LinkCache:
         self.records[key] = record
         if record.part is not None:
             self.stats.update(record.part.stats)
+            if record.part.warnings:
+                self.warned.add(key)
         for want in record.wants:
             self.wanters[want].add(key)
 
@@ -137,6 +147,7 @@ class LinkCache:
             return
         if record.part is not None:
             self.stats.subtract(record.part.stats)
+            self.warned.discard(key)
         for want in record.wants:
             holders = self.wanters.get(want)
             if holders is not None:
@@ -150,5 +161,5 @@ class LinkCache:
         out = LinkResolution(stats=+self.stats)
         for key in ("links", "embeds", "resolved", "unresolved", "ambiguous", "missing_subpath"):
             out.stats.setdefault(key, 0)
-        out.warnings = [w for key in sorted(self.records) if (part := self.records[key].part) for w in part.warnings]
+        out.warnings = [w for key in sorted(self.warned) for w in self.records[key].part.warnings]  # type: ignore[union-attr]
         return out

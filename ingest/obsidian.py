@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 _OWN_LINE_BLOCK = re.compile(r"^\s*\^([A-Za-z0-9-]+)\s*$")
 _TRAILING_BLOCK = re.compile(r"(?:^|\s)\^([A-Za-z0-9-]+)\s*$")
 _SPECIAL_KEYS = {"tags", "tag", "aliases", "alias"}
-_HTML_HEADING = re.compile(r"\s*<h([1-6])((?:\s[^>]*)?)>(.*?)</h\1>\s*", re.S | re.I)
-_ANCHOR = re.compile(r"""\b(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
+_HTML_HEADING = re.compile(r"\s*<h([1-6])((?:\s[^>]*)?)>((?:(?!</h\1\s*>).)*)</h\1\s*>", re.S | re.I)
+_ANCHOR = re.compile(r"""(?<![\w-])(?:name|id)\s*=\s*["']([^"']+)["']""", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _PARSER = mds.make_parser()  # stateless once built; building it per note is slow
 
@@ -153,11 +153,8 @@ class _NoteParser:
         for i, tok in enumerate(tokens):
             if tok.type == "heading_open" and tok.level == 0:
                 self._open_heading(int(tok.tag[1:]), tokens[i + 1].content.strip(), tok.map)
-            elif tok.type == "html_block" and tok.level == 0 and (html := _HTML_HEADING.fullmatch(tok.content)):
-                name = " ".join(html_lib.unescape(_TAG.sub("", html.group(3))).split())
-                anchor = _ANCHOR.search(html.group(2))
-                if name:
-                    self._open_heading(int(html.group(1)), name, tok.map, anchor.group(1) if anchor else "")
+            elif tok.type == "html_block" and tok.level == 0 and tok.map:
+                self._html_headings(tok.content, tok.map[0])
             elif tok.type == "paragraph_open" and self._block_id(tok, tokens[i + 1],
                                                                  last_at_level.get(tok.level)):
                 continue  # an own-line ^id is not itself a block to attach an id to
@@ -167,6 +164,19 @@ class _NoteParser:
                 last_at_level[tok.level] = tok
 
     # --- headings and blocks ------------------------------------------------------------
+
+    def _html_headings(self, html: str, line0: int) -> None:
+        """The headings an HTML block starts with (``<h3 name="x">Title</h3>``); what follows
+        them is the last one's text."""
+        pos = 0
+        while heading := _HTML_HEADING.match(html, pos):
+            name = " ".join(html_lib.unescape(_TAG.sub("", heading.group(3))).split())
+            anchor = _ANCHOR.search(heading.group(2))
+            if name:
+                first = heading.start() + len(heading.group(0)) - len(heading.group(0).lstrip())
+                lines = [line0 + html.count("\n", 0, first), line0 + html.count("\n", 0, heading.end()) + 1]
+                self._open_heading(int(heading.group(1)), name, lines, anchor.group(1) if anchor else "")
+            pos = heading.end()
 
     def _open_heading(self, level: int, name: str, lines: list[int], anchor: str = "") -> None:
         while self.stack and self.stack[-1].level >= level:

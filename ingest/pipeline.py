@@ -107,20 +107,19 @@ class Pipeline:
         report = IngestReport()
         before = self.state.graph_version()
         known = self.state.roots()
-        for name, directory in roots:
-            directory = directory.resolve()
+        resolved = [(name, directory.resolve()) for name, directory in roots]
+        for name, directory in resolved:  # every root is checked before any is scanned
             if not directory.is_dir():
                 raise IngestError(f"{directory} is not a folder (give a vault or repository root)")
             if name in known and known[name] != directory:
                 raise IngestError(f"a root named {name!r} is already ingested from {known[name]}; "
                                   f"use --name to give {directory} another name")
+        for name, directory in resolved:
             self.state.set_root(name, directory)
             self._scan_root(name, directory, report)
             self.state.set_ingested_at(name, time.time())
-        changed = report.files.keys() & {"added", "changed", "removed"}
-        if changed:
-            self.state.set_behind(True)
         self.state.commit()
+        changed = report.files.keys() & {"added", "changed", "removed"}
         if changed or self.state.is_behind() or self.state.is_dirty() or not self.state.stored_count() \
                 or (self.resident and self._parsed is None):
             self.refresh(report)
@@ -167,7 +166,7 @@ class Pipeline:
         report.resolution.update(resolved.resolution)
         report.warnings += resolved.warnings
         self._write(nodes, edges, report)
-        self.state.set_behind(False)
+        self.state.made()
         self.state.commit()
         report.nodes, report.edges = +(self._assembly.node_kinds + extra_kinds), +edge_kinds
         return report

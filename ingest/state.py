@@ -167,6 +167,7 @@ class IngestState:
         self.db.execute("DELETE FROM files WHERE root = ?", (name,))
         self.db.execute("DELETE FROM file_warnings WHERE root = ?", (name,))
         self.db.execute("DELETE FROM problems WHERE root = ?", (name,))
+        self._behind()
 
     # files
     def file_index(self, root: str) -> dict[str, tuple[str, int, int]]:
@@ -178,6 +179,7 @@ class IngestState:
         for edge in parsed.edges:
             edge.fingerprint()  # stored with the file: unchanged files never hash their edges again
         blob = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        self._behind()
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (parsed.root, parsed.path, parsed.kind, parsed.hash, size, mtime_ns, blob))
         self.db.execute("DELETE FROM file_warnings WHERE root = ? AND path = ?", (parsed.root, parsed.path))
@@ -190,6 +192,7 @@ class IngestState:
                         (size, mtime_ns, root, path))
 
     def delete_file(self, root: str, path: str) -> None:
+        self._behind()
         self.db.execute("DELETE FROM files WHERE root = ? AND path = ?", (root, path))
         self.db.execute("DELETE FROM file_warnings WHERE root = ? AND path = ?", (root, path))
 
@@ -286,13 +289,18 @@ class IngestState:
 
     # the marks
     def is_behind(self) -> bool:
-        """Whether files were taken in since the graph was last made from them (a run that
-        died after its scan): the next run makes it again even if no file changed."""
+        """Whether files were taken in or dropped since the graph was last made from them (a
+        run that died after its scan): the next run makes it again even if no file changed.
+        Set with every such change, in its transaction; cleared by ``made``."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'behind'").fetchone()
         return bool(row and row[0] == "1")
 
-    def set_behind(self, behind: bool) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('behind', ?)", ("1" if behind else "0",))
+    def made(self) -> None:
+        """The graph has been made from the files as they are now."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('behind', '0')")
+
+    def _behind(self) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('behind', '1')")
 
     def is_dirty(self) -> bool:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'dirty'").fetchone()

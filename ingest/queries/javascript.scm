@@ -28,22 +28,25 @@
   right: [(arrow_function body: (_) @definition.body)
           (function_expression body: (_) @definition.body)]) @definition.function
 
-;; `defineGetter(req, 'ip', function ip() {...})`: a helper (or `Object.defineProperty`
-;; with a getter) that defines a property of its first argument, named by its second
+;; `defineGetter(req, 'ip', function ip() {...})`: a define... helper (or
+;; `Object.defineProperty` with a getter) defines a property of its first argument, named by
+;; its second (not any call of that shape: `readFile(f, 'utf8', function ...)` defines nothing)
 (call_expression
+  function: (identifier) @_define
   arguments: (arguments
     . (identifier) @definition.receiver
     . (string (string_fragment) @name.definition.function)
     . [(arrow_function body: (_) @definition.body)
-       (function_expression body: (_) @definition.body)] .)) @definition.function
+       (function_expression body: (_) @definition.body)] .)
+  (#match? @_define "^define[A-Z_]|^define$")) @definition.function
 (call_expression
   function: (member_expression object: (identifier) @_object property: (property_identifier) @_define)
   arguments: (arguments
     . (identifier) @definition.receiver
     . (string (string_fragment) @name.definition.function)
     . (object (pair key: (property_identifier) @_get
-                      value: [(arrow_function body: (_) @definition.body)
-                              (function_expression body: (_) @definition.body)])) .)
+                    value: [(arrow_function body: (_) @definition.body)
+                            (function_expression body: (_) @definition.body)])) .)
   (#eq? @_object "Object") (#eq? @_define "defineProperty") (#eq? @_get "get")) @definition.function
 
 (method_definition

@@ -96,15 +96,20 @@ defineGetter(req, 'fresh', () => true);
 Object.defineProperty(req, 'xhr', { configurable: true, get: function () { return true; } });
 Object.defineProperty(req, 'plain', { value: 1 });
 router.get('/users', function (req, res) { res.send(1); });
-emitter.on(name, 'extra', function () {}, 4);
+function load(file) {
+  fs.readFile(file, 'utf8', function (err, data) { parseConfig(data); });
+  readFile(file, 'utf8', () => parseConfig(file));
+}
 function defineGetter(obj, name, getter) {
   Object.defineProperty(obj, name, { configurable: true, enumerable: true, get: getter });
 }
 """
     pf = parse_code("express", "lib/request.js", source)
     assert defs(pf) == {"req.ip": ("Function", "method"), "req.fresh": ("Function", "method"),
-                        "req.xhr": ("Function", "method"), "defineGetter": ("Function", "function")}
+                        "req.xhr": ("Function", "method"),
+                        "load": ("Function", "function"), "defineGetter": ("Function", "function")}
     assert ("req.ip", "compileTrust") in refs(pf, EdgeKind.CALLS)
+    assert ("load", "parseConfig") in refs(pf, EdgeKind.CALLS)  # callbacks stay inside their caller
 
 
 def test_typescript_the_grammar_cannot_parse_is_mended_without_moving_a_line():

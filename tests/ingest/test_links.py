@@ -274,13 +274,16 @@ def test_code_mentions_are_left_to_the_code_resolver() -> None:
 def test_html_headings_are_sections_and_their_names_are_anchors() -> None:
     faq = ("## FAQ\n\n* [Completion?](#complete)\n\n<h3 name=\"complete\">\nDoes it have shell\n"
            "<em>auto-completion</em>?\n</h3>\n\nYes, `rg --generate complete-bash`.\n\n"
-           "<h3 id='order'>How can I get results in a consistent order?</h3>\n\nUse `--sort path`.\n")
-    res = resolve_notes({"FAQ.md": faq, "README.md": "See [the FAQ](FAQ.md#complete) and [[FAQ#order]]."})
+           "<h3 id='order'>How can I get results in a consistent order?</h3>\n\nUse `--sort path`.\n\n"
+           "<h3 data-id=\"x\" name=\"a\">Alpha</h3>\n<h3 name=\"b\">Beta</h3>\nBeta's text.\n")
+    res = resolve_notes({"FAQ.md": faq, "README.md": "See [the FAQ](FAQ.md#complete), [[FAQ#order]], [[FAQ#a]], [[FAQ#b]]."})
     complete = heading_id(ROOT, "FAQ.md", ["FAQ", "Does it have shell auto-completion?"])
     order = heading_id(ROOT, "FAQ.md", ["FAQ", "How can I get results in a consistent order?"])
-    assert {e.dst for e in res.edges if e.src == note_id(ROOT, "README.md")} == {complete, order}
+    alpha, beta = (heading_id(ROOT, "FAQ.md", ["FAQ", name]) for name in ("Alpha", "Beta"))
+    assert {e.dst for e in res.edges if e.src == note_id(ROOT, "README.md")} == {complete, order, alpha, beta}
     assert [e.dst for e in res.edges if e.src.startswith(heading_id(ROOT, "FAQ.md", ["FAQ"]))] == [complete]
     assert res.stats["missing_subpath"] == 0
     sections = {n.id: n for n in parse_note(ROOT, "FAQ.md", faq).nodes if n.kind is NodeKind.HEADING}
     assert "rg --generate complete-bash" in sections[complete].text
     assert "--sort path" not in sections[complete].text and sections[order].props["anchor"] == "order"
+    assert "Beta's text." in sections[beta].text and "Beta" not in sections[alpha].text.split("\n", 1)[-1]

@@ -370,6 +370,9 @@ EDITS = [
     ("d.md", "---\naliases: [Echo]\n---\n# D\n\nThe alias changed: [[Delta]] no longer resolves.\n"),
     ("b.md", None),  # deleted: [[b]] now goes to sub/b.md
     ("missing note.md", None),
+    ("docs/guide/intro.md", "# Intro\n\n[Up](..) and [here](sub/.)\n"),  # a folder's note, relative
+    ("docs.md", "# Docs\n\nWhat `..` from docs/guide/ names.\n"),
+    ("docs/guide/sub.md", "# Sub\n"),
     ("code/retry.py", "def retry_with_backoff(fn, tries=3):\n    return helper(fn)\n\n\ndef helper(fn):\n    return fn()\n"),
     ("c.md", "# C\n\nUse `retry_with_backoff`, which calls `helper`.\n"),  # mentions of a changed file
     ("code/retry.py", None),  # the mentions go

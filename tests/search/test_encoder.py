@@ -104,7 +104,7 @@ def test_a_model_version_is_remembered_while_its_files_stay(tmp_path) -> None:
     version = model_version(model, cache)
     assert version == model_version(model)  # the cache changes nothing about the version
     data = json.loads(cache.read_text())
-    data[str(model)]["version"] = "remembered"
+    data[f"sha1:{model}"]["version"] = "remembered"
     cache.write_text(json.dumps(data))
     assert model_version(model, cache) == "remembered"  # the weights were not read again
     changed = model / "modules.json"
