@@ -11,7 +11,7 @@ from typing import Any
 
 from kg.errors import ConfigError
 from kg.model import is_test_path
-from search.index import Item
+from search.units import Item
 from search.rank import Ranker
 
 KIND_GROUPS: dict[str, tuple[str, ...]] = {

@@ -31,10 +31,11 @@ from kg.store.base import GraphStore
 from search.config import SearchConfig, path_kept, resolve_kinds
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
-from search.index import Item, SearchIndex, encoder_key
+from search.index import SearchIndex, encoder_key
 from search.vectors import ExactIndex, VectorFilter, VectorIndex
 from search.rank import Candidate, QueryFacts, Ranker, features, query_facts
 from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, shown_matches, stems
+from search.units import Item
 
 log = logging.getLogger(__name__)
 

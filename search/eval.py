@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import ConfigError
-from search.index import Item
+from search.units import Item
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import re
 
 from kg.model import EdgeKind
 from search.expand import Step
-from search.index import Item
+from search.units import Item
 
 SNIPPET_WIDTH = 180
 

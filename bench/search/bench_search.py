@@ -41,7 +41,8 @@ from kg.store.ladybug import LadybugStore  # noqa: E402
 from app.workspace import share_cores_with_torch  # noqa: E402
 from search.engine import Searcher  # noqa: E402
 from search.eval import compare, format_reports, load_queries  # noqa: E402
-from search.index import SearchIndex, embed_text  # noqa: E402
+from search.index import SearchIndex  # noqa: E402
+from search.units import embed_text  # noqa: E402
 
 log = logging.getLogger("bench")
 QUERIES = Path(__file__).with_name("queries.jsonl")

@@ -11,7 +11,8 @@ import pytest
 from kg.errors import SearchError
 from kg.model import NodeKind, def_id, note_id
 from kg.store.ladybug import LadybugStore
-from search.index import SearchIndex, embed_text
+from search.index import SearchIndex
+from search.units import embed_text
 from search.tokenize import fts_query, query_terms
 from tests.search.conftest import sample_nodes
 from tests.support.encoders import HashingEncoder, tiny_encoder

@@ -60,7 +60,7 @@ def prepare(work: Path, out: Path) -> None:
     from kg.model import SEARCHABLE_KINDS
     from kg.settings import Settings
     from search.eval import load_queries
-    from search.index import embed_text
+    from search.units import embed_text
 
     out.mkdir(parents=True, exist_ok=True)
     queries = sorted({q.query for f in QUERY_FILES for q in load_queries(HERE / f)} | set(NONSENSE))
