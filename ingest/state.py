@@ -162,13 +162,6 @@ class IngestState:
         data[name] = when
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ingested_at', ?)", (json.dumps(data),))
 
-    def remove_root(self, name: str) -> None:
-        self.db.execute("DELETE FROM roots WHERE name = ?", (name,))
-        self.db.execute("DELETE FROM files WHERE root = ?", (name,))
-        self.db.execute("DELETE FROM file_warnings WHERE root = ?", (name,))
-        self.db.execute("DELETE FROM problems WHERE root = ?", (name,))
-        self._behind()
-
     # files
     def file_index(self, root: str) -> dict[str, tuple[str, int, int]]:
         """path -> (hash, size, mtime_ns) for one root."""
