@@ -64,9 +64,11 @@ class SearchConfig:
     # margin below the top result ...
     ranker: Ranker | None = field(default_factory=Ranker.load)
     # ... and a query has no good match when no candidate comes this close in meaning (every
-    # tune-half query had one at 0.39 or above; 57 of 60 nonsense queries none above 0.35) and
-    # none carries every query term in its name.
+    # tune-half query had one at 0.38 or above; no nonsense query one above 0.33) and none
+    # carries at least this share of the query's terms in its name (no nonsense query had a
+    # candidate with any; a query worded unlike the corpus keeps its results by its names).
     no_match_cosine: float = 0.35
+    no_match_names: float = 0.5
 
     @classmethod
     def preset(cls, name: str) -> SearchConfig:

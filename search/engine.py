@@ -459,7 +459,8 @@ class Searcher:
                         terms: Sequence[str], ranker: Ranker) -> bool:
         """Score every hit with the ranker (a 0..1 score); False when nothing is a good match."""
         cands, facts, rows = self._feature_rows(view, hits, qvec, terms)
-        if facts.top_cosine < self.config.no_match_cosine and not any(c.name_match >= 1.0 for c in cands):
+        if facts.top_cosine < self.config.no_match_cosine and \
+                not any(c.name_match >= self.config.no_match_names for c in cands):
             return False
         raw = ranker.score(rows)
         for cand, value in zip(cands, raw):

@@ -112,6 +112,8 @@ def test_nonsense_gets_no_good_match(store: LadybugStore, index: SearchIndex, en
     strict = Searcher(store, index, encoder, SearchConfig(ranker=ranker, no_match_cosine=0.99))
     assert strict.search("zxqv blorft wibble") == []
     assert strict.search("sleep_with_jitter")  # every query term in a name: still a match
+    assert strict.search("sleep jitter wibble")  # most of them: a match worded unlike the corpus
+    assert strict.search("sleep zxqv wibble") == []  # one of three is not
 
 
 def test_tests_are_ranked_down_unless_the_query_asks_for_them() -> None:
