@@ -52,7 +52,9 @@ def walk_neighbourhood(centre: Node, depth: int, edge_kinds: Sequence[EdgeKind] 
     frontier, seen = [centre.id], set()
     for _ in range(clamp_depth(depth)):  # hops as a clamped integer, never query text
         nxt: dict[str, None] = {}
-        for edge in edges_touching(frontier):
+        # In key order: a store returns edges in no promised order, and the limit must cut
+        # the same nodes every time.
+        for edge in sorted(edges_touching(frontier), key=lambda e: e.key):
             if edge.kind not in allowed or edge.key in seen:
                 continue
             seen.add(edge.key)
