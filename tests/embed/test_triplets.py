@@ -6,9 +6,10 @@ import networkx as nx
 import pytest
 
 from embed.negatives import tokenize
+from embed.pair_texts import doc_summary
 from embed.triplets import (
-    PAIR_KINDS, QUERY_PAIRS, MiningStats, Triplet, counts_by_kind, doc_summary, fingerprint, mine_from_graph,
-    mine_triplets, split_of, structural_pairs,
+    PAIR_KINDS, QUERY_PAIRS, MiningStats, Triplet, counts_by_kind, fingerprint, mine_from_graph, mine_triplets,
+    split_of, structural_pairs,
 )
 from kg.errors import ConfigError
 from kg.feedback import Judgement
