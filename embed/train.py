@@ -179,13 +179,7 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            result.steps += 1
-            result.examples += len(batch)
-            result.curve.append({"step": result.steps, "epoch": epoch, "loss": loss})
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
-            if on_step is not None:
-                on_step(result.steps, loss)
+            _record(result, len(batch), epoch, loss, bar, on_step)
             if result.steps == 1:
                 after_first = time.perf_counter()  # the first step pays for warm-up: not timed
             if config.max_seconds and _probing(result.steps - 1):
@@ -203,6 +197,18 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
     log.info("trained %d steps, %d triplets in %.1fs (%.0f triplets/s) on %s%s", result.steps,
              result.examples, result.seconds, result.triplets_per_s, device, " bf16" if use_bf16 else "")
     return result
+
+
+def _record(result: TrainResult, examples: int, epoch: int, loss: float, bar: Any,
+            on_step: Callable[[int, float], None] | None) -> None:
+    """Count one optimiser step in the result, the bar and the caller's hook."""
+    result.steps += 1
+    result.examples += examples
+    result.curve.append({"step": result.steps, "epoch": epoch, "loss": loss})
+    bar.update(1)
+    bar.set_postfix(loss=f"{loss:.4f}")
+    if on_step is not None:
+        on_step(result.steps, loss)
 
 
 def fit(spec: Any, triplets: Sequence[Triplet], config: TrainConfig, *,

@@ -61,7 +61,7 @@ def _migrate_1(db: sqlite3.Connection) -> None:
 
 
 def _migrate_2(db: sqlite3.Connection) -> None:
-    """Each file's link record (``ingest.links.LinkRecord``), kept so that a new process
+    """Each file's link record (``ingest.link_cache.LinkRecord``), kept so that a new process
     resolves only the links a change can reach. A row outlives its file until an update has
     seen the file go."""
     db.execute("""CREATE TABLE IF NOT EXISTS link_records (

@@ -162,9 +162,8 @@ def show(ws: Workspace, ref: str, as_json: bool) -> None:
     node = sub.nodes.get(node_id)
     if node is None:
         raise NodeNotFound(ref)
-    # Sorted: the store returns a node's edges in no promised order (one table per edge kind).
-    out_edges = sorted((e for e in sub.edges if e.src == node_id), key=lambda e: (e.kind.value, e.dst))
-    in_edges = sorted((e for e in sub.edges if e.dst == node_id), key=lambda e: (e.kind.value, e.src))
+    out_edges = [e for e in sub.edges if e.src == node_id]  # in key order (see walk_neighbourhood)
+    in_edges = [e for e in sub.edges if e.dst == node_id]
     if as_json:
         click.echo(json.dumps({"node": node.row(), "out": [dict(e.row(), kind=e.kind.value) for e in out_edges],
                                "in": [dict(e.row(), kind=e.kind.value) for e in in_edges]}, indent=2, default=str))
