@@ -182,9 +182,8 @@ def train(model: Any, triplets: Sequence[Triplet], config: TrainConfig, *, progr
             _record(result, len(batch), epoch, loss, bar, on_step)
             if result.steps == 1:
                 after_first = time.perf_counter()  # the first step pays for warm-up: not timed
-            if config.max_seconds and _probing(result.steps - 1):
-                _fit_budget(plan, total, config.max_seconds, time.perf_counter() - start,
-                            (time.perf_counter() - after_first) / (result.steps - 1), result.steps, bar)
+            if config.max_seconds and result.steps > 1:
+                _keep_to_budget(plan, total, config.max_seconds, start, after_first, result.steps, bar)
             _maybe_checkpoint(model, config, result.steps, final=result.steps == plan["total"])
             if result.steps >= plan["total"]:
                 break
@@ -257,6 +256,22 @@ def _fit_budget(plan: dict[str, int], wanted: int, budget: float, spent: float, 
         log.info("time budget %.0f s: %d of %d steps fit (%.2f s/step)", budget, fits, wanted, per_step)
         plan["total"] = fits
         bar.total = fits
+        bar.refresh()
+
+
+def _keep_to_budget(plan: dict[str, int], wanted: int, budget: float, start: float, after_first: float,
+                    steps: int, bar: Any) -> None:
+    """Refit the planned steps at each probe (``_probing``); between probes, stop as soon as one
+    more step at the speed so far would pass the budget (steps can slow down after the last
+    probe: the budget is an upper bound, not an estimate)."""
+    now = time.perf_counter()
+    per_step = (now - after_first) / (steps - 1)
+    if _probing(steps - 1):
+        _fit_budget(plan, wanted, budget, now - start, per_step, steps, bar)
+    elif steps > BUDGET_PROBE_STEPS + 1 and now - start + per_step > budget and plan["total"] > steps:
+        log.info("time budget %.0f s spent after %d steps (%.2f s/step)", budget, steps, per_step)
+        plan["total"] = steps
+        bar.total = steps
         bar.refresh()
 
 

@@ -146,3 +146,20 @@ def test_a_time_budget_is_fitted_again_once_warm_up_is_over(data, tokenizer) -> 
     result = train(model, training, config, on_step=warming_up)
     # At the warm-up's speed 16 steps would fit; timed again at steps 13 and 49, many more do.
     assert result.steps > 16
+
+
+def test_a_time_budget_stops_training_when_steps_slow_down_after_the_last_fit(data, tokenizer) -> None:
+    import time
+
+    training, _ = data
+    model = build_static(tokenizer, dim=32)
+    config = TrainConfig(batch_size=16, epochs=200, lr=0.05, max_seconds=1.0)
+
+    def slowing_down(step: int, loss: float) -> None:  # fast while the speed is timed, slow afterwards
+        if step > 13:
+            time.sleep(0.1)
+
+    result = train(model, training, config, on_step=slowing_down)
+    # Fitted at step 13 to the fast speed, the plan holds far more steps than a second allows;
+    # the next fit (step 49) would come after 3.6 s. Training stops within a step of the budget.
+    assert result.seconds < 1.5 and 13 < result.steps < 49
