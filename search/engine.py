@@ -26,9 +26,9 @@ import numpy as np
 
 from embed.encoder import Encoder
 from kg.errors import SearchError
-from kg.model import is_test_path
 from kg.store.base import GraphStore
 from search.config import SearchConfig, path_kept, resolve_kinds
+from search.examples import find_examples
 from search.expand import LocalGraph, Source, dedupe, expand
 from search.explain import relation, snippet, why
 from search.index import SearchIndex, encoder_key
@@ -38,9 +38,6 @@ from search.tokenize import code_tokens, fts_query, matched_terms, query_terms, 
 from search.units import Item
 
 log = logging.getLogger(__name__)
-
-_EXAMPLE_KINDS = frozenset({"Note", "Heading", "Class", "Function"})
-
 
 @dataclass
 class SearchResult:
@@ -267,45 +264,18 @@ class Searcher:
         return self._results(view, ranked, query, terms)
 
     def examples(self, per_root: int = 2, tries: int = 8) -> list[dict[str, str]]:
-        """Example queries that work here: per root, the names of its most referenced notes,
-        sections and definitions (most backlinks, callers, mentions), each kept only when
-        searching it finds that node in the top three. Kept per index generation.
+        """Example queries that work here (``search.examples.find_examples``), kept per index
+        generation.
 
         Returns:
             ``[{"query", "root", "id"}]``, roots in name order.
         """
         view = self.refresh()
         cached = self._examples
-        if cached is not None and cached[0] == (view.generation, per_root, tries):
-            return list(cached[1])
-        referenced: dict[str, list[tuple[int, str]]] = {}
-        for node_id, item in view.items.items():
-            if item.kind not in _EXAMPLE_KINDS or is_test_path(item.path):
-                continue
-            refs = sum(1 for s in view.graph.adj.get(node_id, ()) if not s.out and s.kind.value != "CONTAINS")
-            if refs:
-                referenced.setdefault(item.root, []).append((refs, node_id))
-        out: list[dict[str, str]] = []
-        for root in sorted(referenced):
-            found, seen = 0, set()
-            named = []
-            for refs, node_id in referenced[root]:
-                item = view.items[node_id]
-                words = item.name if item.kind in ("Class", "Function") else item.heading or item.title or item.name
-                query = " ".join(code_tokens(words, keep_joined=False))
-                if query:  # several words show more of what search does than one: they come first
-                    named.append((len(query.split()) < 2, -refs, node_id, query))
-            for _, _, node_id, query in sorted(named)[:tries]:
-                if query in seen:
-                    continue
-                seen.add(query)
-                if node_id in [r.id for r in self.search(query, 3, roots=[root])]:
-                    out.append({"query": query, "root": root, "id": node_id})
-                    found += 1
-                if found >= per_root:
-                    break
-        self._examples = ((view.generation, per_root, tries), out)
-        return list(out)
+        if cached is None or cached[0] != (view.generation, per_root, tries):
+            found = find_examples(view.items, view.graph, self.search, per_root=per_root, tries=tries)
+            cached = self._examples = ((view.generation, per_root, tries), found)
+        return list(cached[1])
 
     def ranker(self) -> Ranker | None:
         """The configured ranker, when it was learned with this searcher's encoder or one it
