@@ -237,12 +237,14 @@ def train(ws: Workspace, from_scratch: bool, static: bool, base: str | None, lay
 
 
 def _judging_queries(triplets: Any, labelled: Any, kinds: list[str]) -> Any:
-    """The labelled queries when given, else the graph's held-out query-like pairs."""
-    from search.learn import held_out_queries
+    """The labelled queries when given, else the graph's held-out query-like pairs (not
+    headings or aliases: ``search.learn.JUDGING_PAIRS``)."""
+    from search.learn import JUDGING_PAIRS, held_out_queries
 
     queries = labelled if labelled is not None else held_out_queries(triplets)
     if not queries:
-        hint = ("--pairs has no query-like kind to hold out" if kinds else "the graph is too small: ingest more")
+        hint = (f"--pairs has none of {', '.join(JUDGING_PAIRS)} to hold out" if kinds
+                else "the graph is too small: ingest more")
         raise ConfigError(f"no held-out queries to judge the model on ({hint}; or pass --queries FILE)")
     return queries
 

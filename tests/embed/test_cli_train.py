@@ -50,12 +50,19 @@ def _train(db: Path, name: str, *extra: str, env: dict[str, str]):
 
 
 def test_train_judges_the_model_by_searching_with_it_and_promotes_if_better(
-        db: Path, current_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Path, current_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.embed.graphs import build_graph
+
     # The tiny model stands in for the general model (KG_MODEL would pin search to it, and a
     # promotion would then not count: that is refused, see test_models_promote_and_errors).
     monkeypatch.setattr("embed.encoder.general_model_dir", lambda: current_model.resolve())
-    out = _train(db, "toy", "--epochs", "3", "--promote-if-better", env={}).output
-    assert "search with each model over the whole corpus" in out and "held-out pairs" in out
+    # The toy graph holds too few links, mentions and docstrings to judge by (20 at least), so
+    # the user's own labelled queries do: each note's alias, as a user who knows it would type it.
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("".join(json.dumps({"id": n.id, "query": n.props["aliases"][0], "relevant": [n.id]}) + "\n"
+                               for n in build_graph(8)[0] if n.props.get("aliases")))
+    out = _train(db, "toy", "--epochs", "3", "--promote-if-better", "--queries", str(queries), env={}).output
+    assert "search with each model over the whole corpus" in out and str(queries) in out
     assert "current (all-MiniLM-L6-v2)" in out and "toy" in out and "registered toy" in out
     assert "promoted toy: nDCG@10 +" in out
     listing = _run(db, "models").output
@@ -74,6 +81,7 @@ def test_promote_if_better_refuses_a_model_that_searches_worse(db: Path, current
     _run(db, "models", "promote", "good")
     out = _train(db, "untrained", "--max-steps", "1", "--lr", "1e-9", "--promote-if-better", env={}).output
     assert "current (good)" in out and "not promoted: nDCG@10 -" in out
+    assert "held-out pairs" in out and "query DOC" in out and "query SECTION" not in out  # not their own titles
     records = {r["name"]: r for r in json.loads(_run(db, "models", "--json").output)}
     assert records["good"]["promoted"] and not records["untrained"]["promoted"]
     assert records["untrained"]["metrics"]["ndcg_gain"] < 0
