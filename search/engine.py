@@ -39,6 +39,7 @@ from search.units import Item
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class SearchResult:
     """One result: what it is, where it lives, its score and why it is there."""
